@@ -1,0 +1,14 @@
+"""Where the worker gets the learned model from: a file named in the settings,
+reloaded when it changes, so retraining needs no restart."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+
+def model_source(settings: Any) -> Callable[[], Any]:
+    path = (getattr(settings, "file", None) or {}).get("classification", {}).get("model_path")
+    if not path:
+        return lambda: None
+    from .model import ModelHolder
+    holder = ModelHolder(path)
+    return holder.get

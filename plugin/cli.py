@@ -1,0 +1,171 @@
+"""`desk-enricher` command line: serve, worker, replay, demo, and the admin tools.
+
+Every command turns an EnricherError into one `error: <key>: <message>` line on
+stderr and exit code 2: no traceback reaches a person.
+"""
+from __future__ import annotations
+
+import ctypes
+import functools
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+
+import click
+
+from .errors import EnricherError
+from .logs import setup_logging
+from .settings import load_settings
+
+log = logging.getLogger("desk_enricher.cli")
+
+
+def friendly(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except EnricherError as exc:
+            click.echo(f"error: {exc.key}: {exc.message}", err=True)
+            if exc.details:
+                click.echo(json.dumps(exc.details, ensure_ascii=False, indent=2), err=True)
+            sys.exit(2)
+    return wrapper
+
+
+def _settings(**overrides):
+    settings = load_settings(**overrides)
+    setup_logging(settings.log_level, settings.secret_values())
+    return settings
+
+
+@click.group()
+def cli():
+    """desk-enricher: verify, classify, communicate and measure helpdesk tickets."""
+
+
+@cli.command()
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--web-workers", default=4, show_default=True, type=int,
+              help="gunicorn sync workers for intake")
+@click.option("--workers", default=None, type=int, help="worker threads (ENRICHER_WORKERS)")
+@click.option("--no-worker", is_flag=True, help="intake only; run `desk-enricher worker` elsewhere")
+@click.option("--insecure-no-signature", is_flag=True,
+              help="accept unsigned webhooks (local trials only)")
+@friendly
+def serve(port, host, web_workers, workers, no_worker, insecure_no_signature):
+    """Run intake (gunicorn) and the worker together on embedded defaults."""
+    from .app import Core, create_app, enabled_platforms
+
+    settings = _settings(insecure_no_signature=insecure_no_signature)
+    if not enabled_platforms(settings):
+        raise EnricherError("no platform is configured: set ENRICHER_ZAMMAD_URL (and its token and "
+                            "webhook secret) or ENRICHER_JIRA_URL; `desk-enricher demo` needs none",
+                            key="no_platform")
+    core = Core(settings, insecure=insecure_no_signature)   # fails fast on bad settings or secrets
+    bot_ids = {name: core.bot_id(name) for name in core.adapters}
+    child = None if no_worker else _spawn_worker(workers)
+    try:
+        _run_gunicorn(lambda: create_app(settings, bot_ids=bot_ids,
+                                         insecure=insecure_no_signature),
+                      {"bind": f"{host}:{port}", "workers": web_workers, "worker_class": "sync",
+                       "accesslog": None, "loglevel": "warning", "timeout": 30, "graceful_timeout": 5})
+    finally:
+        if child is not None and child.poll() is None:
+            child.terminate()
+            child.wait(timeout=10)
+
+
+def _spawn_worker(workers):
+    cmd = [sys.executable, "-m", "plugin", "worker"] + (["--workers", str(workers)] if workers else [])
+    return subprocess.Popen(cmd, preexec_fn=_die_with_parent)
+
+
+def _die_with_parent():
+    # Linux PR_SET_PDEATHSIG: if `serve` is killed, its worker goes too; accepted
+    # work stays in the ledger and queue for the next start.
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
+    except OSError:
+        pass
+
+
+def _run_gunicorn(factory, options):
+    from gunicorn.app.base import BaseApplication
+
+    class Server(BaseApplication):
+        def load_config(self):
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            return factory()
+
+    Server().run()
+
+
+@cli.command()
+@click.option("--workers", default=None, type=int, help="worker threads (ENRICHER_WORKERS)")
+@friendly
+def worker(workers):
+    """Run queue workers alone (scale out: run several, anywhere)."""
+    settings = _settings()
+    queue = build_worker_queue(settings)
+    lost = queue.requeue_all_unfinished()
+    log.info("worker_start", extra={"requeued": lost, "queue": settings.queue_url.split(":")[0]})
+    queue.consumer(workers or settings.workers).run()
+
+
+def build_worker_queue(settings, clients=None):
+    from .classifiers.loader import model_source
+    from .manifest import load_manifest
+    from .queue import Queue
+    from .store import Ledger
+    from .worker import Processor
+
+    manifest = load_manifest()
+    ledger = Ledger(settings.database_url, lock_dir=settings.data_dir)
+    return Queue(settings, ledger, lambda: Processor(settings, ledger, manifest, clients=clients,
+                                                     model_source=model_source(settings)))
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="list what would be replayed; change nothing")
+@click.option("--delivery", "ids", multiple=True, type=int, help="only these delivery ids")
+@friendly
+def replay(dry_run, ids):
+    """Re-run dead-lettered deliveries."""
+    from .queue import Queue
+    from .store import Ledger
+
+    settings = _settings()
+    ledger = Ledger(settings.database_url, lock_dir=settings.data_dir)
+    dead = [d for d in ledger.by_status("dead") if not ids or d["id"] in ids]
+    for d in dead:
+        click.echo(f"{d['id']}\t{d['platform']}\tticket {d['ticket_id']}\t{d['event']}\t"
+                   f"attempts {d['attempts']}\t{d['last_error']}")
+    if dry_run:
+        click.echo(f"{len(dead)} dead letter(s) would be replayed")
+        return
+    Queue(settings, ledger).replay([d["id"] for d in dead])
+    click.echo(f"{len(dead)} dead letter(s) queued again")
+
+
+def main():
+    from .demo import demo
+    cli.add_command(demo)
+    try:
+        from .classifiers.commands import evaluate, train
+        cli.add_command(train)
+        cli.add_command(evaluate)
+    except ImportError:  # classification commands not installed in this build
+        pass
+    cli()
+
+
+if __name__ == "__main__":
+    main()

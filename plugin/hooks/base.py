@@ -1,0 +1,104 @@
+"""What every platform adapter provides, and the pieces they share."""
+from __future__ import annotations
+
+import abc
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from marshmallow import Schema, ValidationError
+
+from ..errors import BadPayload, BadSignature
+from ..models import Ticket
+
+
+@dataclass(frozen=True)
+class Intake:
+    """What the web layer needs to know about an inbound event, before queueing."""
+
+    outcome: str            # "process" | "ignored" | "unsupported"
+    event: str              # the platform's event name, or ours ("create"/"update") for Zammad
+    ticket_id: str | None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class CurrentState:
+    """The ticket as the platform holds it now: what a write plan is diffed against."""
+
+    fields: Mapping[str, Any]
+    tags: tuple[str, ...]
+    group: str | None = None
+    updated_by_id: str | None = None
+
+
+def check_hmac(secret: str, raw_body: bytes, header_value: str | None, algorithm: str) -> None:
+    """Compare `<algorithm>=<hex>` against the HMAC of the raw body, in constant time."""
+    if not header_value:
+        raise BadSignature("missing signature header")
+    prefix, _, given = header_value.partition("=")
+    if prefix.strip().lower() != algorithm or not given:
+        raise BadSignature(f"signature must look like '{algorithm}=<hex>'")
+    expected = hmac.new(secret.encode(), raw_body, getattr(hashlib, algorithm)).hexdigest()
+    if not hmac.compare_digest(expected, given.strip().lower()):
+        raise BadSignature("signature does not match the body")
+
+
+def parse_json(raw_body: bytes, schema: Schema) -> dict[str, Any]:
+    """Raw bytes to a validated payload; every failure is a readable BadPayload."""
+    try:
+        data = json.loads(raw_body.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise BadPayload("body is not UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise BadPayload(f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+                         key="bad_json") from None
+    if not isinstance(data, dict):
+        raise BadPayload("body must be a JSON object")
+    try:
+        return schema.load(data)
+    except ValidationError as exc:
+        raise BadPayload("payload does not have the expected shape", details=exc.messages) from None
+
+
+class Adapter(abc.ABC):
+    """Inbound side of a platform. Subclasses are small and pure: no I/O here."""
+
+    name = ""
+    delivery_header = ""
+
+    def __init__(self, settings: Any, insecure: bool = False):
+        self.settings = settings
+        # --insecure-no-signature: unsigned webhooks accepted (local trials only).
+        self.insecure = insecure or bool(getattr(settings, "insecure_no_signature", False))
+
+    @abc.abstractmethod
+    def secret_configured(self) -> bool:
+        """See the platform modules."""
+
+    @abc.abstractmethod
+    def verify(self, headers: Mapping[str, str], raw_body: bytes) -> None:
+        """See the platform modules."""
+
+    @abc.abstractmethod
+    def parse(self, raw_body: bytes) -> dict[str, Any]:
+        """See the platform modules."""
+
+    def delivery_key(self, headers: Mapping[str, str], raw_body: bytes) -> str:
+        given = headers.get(self.delivery_header)
+        # A sender without a delivery id still gets at-least-once dedupe by content.
+        return given.strip() if given else "sha256:" + hashlib.sha256(raw_body).hexdigest()
+
+    @abc.abstractmethod
+    def intake(self, payload: Mapping[str, Any], bot_id: str | None) -> Intake:
+        """See the platform modules."""
+
+    @abc.abstractmethod
+    def normalize(self, payload: Mapping[str, Any]) -> Ticket:
+        """See the platform modules."""
+
+    @abc.abstractmethod
+    def client(self):
+        """See the platform modules."""

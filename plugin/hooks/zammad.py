@@ -1,0 +1,153 @@
+"""Zammad inbound: signature, payload schema, own-update check, normalize.
+
+Zammad's default trigger webhook POSTs `{"ticket": {...}, "article": {...}}`,
+signed with `X-Hub-Signature: sha1=<HMAC-SHA1 of the raw body>`, with a delivery
+id in `X-Zammad-Delivery` that stays the same across its retries.
+See ../shared/platforms/zammad/REFERENCE.md §1-2.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from marshmallow import INCLUDE, Schema, ValidationError, fields, validates_schema
+
+from ..errors import BadSignature
+from ..models import Requester, Ticket
+from .base import Adapter, Intake, check_hmac, parse_json
+from .text import html_to_text, parse_time
+
+PLATFORM = "zammad"
+# States Zammad keeps for tickets that no longer exist as such: nothing to enrich.
+GONE_STATES = {"merged", "removed"}
+
+
+class _Record(Schema):
+    class Meta:
+        unknown = INCLUDE
+
+
+class TicketSchema(_Record):
+    id = fields.Integer(required=True, strict=True)
+    title = fields.String(required=True)
+    number = fields.String(load_default="")
+    state = fields.String(load_default="")
+    updated_by_id = fields.Integer(required=True, strict=True)
+    created_at = fields.String(load_default=None, allow_none=True)
+    updated_at = fields.String(load_default=None, allow_none=True)
+    customer = fields.Dict(load_default=dict)
+    organization = fields.Dict(load_default=dict)
+    group = fields.Dict(load_default=dict)
+    priority = fields.Dict(load_default=dict)
+    owner = fields.Dict(load_default=dict)
+    article_ids = fields.List(fields.Integer(), load_default=list)
+
+
+class ArticleSchema(_Record):
+    # `{}` is legal: an attribute-only update or a scheduler run carries no article.
+    # No defaults here, so an empty article stays empty.
+    id = fields.Integer(strict=True)
+    body = fields.String(allow_none=True)
+    content_type = fields.String(allow_none=True)
+    sender = fields.String(allow_none=True)
+    type = fields.String(allow_none=True)
+    internal = fields.Boolean()
+    created_by_id = fields.Integer(allow_none=True)
+
+    @validates_schema
+    def _id_when_present(self, data, **_):
+        if data and "id" not in data:
+            raise ValidationError("an article that is not {} needs an id", "id")
+
+
+class PayloadSchema(Schema):
+    class Meta:
+        unknown = INCLUDE
+
+    ticket = fields.Nested(TicketSchema, required=True)
+    article = fields.Nested(ArticleSchema, load_default=dict)
+
+
+class ZammadAdapter(Adapter):
+    name = PLATFORM
+    delivery_header = "X-Zammad-Delivery"
+
+    def secret_configured(self) -> bool:
+        return bool(self.settings.zammad_webhook_secret)
+
+    def verify(self, headers: Mapping[str, str], raw_body: bytes) -> None:
+        secret = self.settings.zammad_webhook_secret
+        if not secret:
+            if self.insecure:
+                return
+            raise BadSignature("no webhook secret is configured for zammad")
+        check_hmac(secret, raw_body, headers.get("X-Hub-Signature"), "sha1")
+
+    def parse(self, raw_body: bytes) -> dict[str, Any]:
+        return parse_json(raw_body, PayloadSchema())
+
+    def intake(self, payload: Mapping[str, Any], bot_id: str | None) -> Intake:
+        ticket, article = payload["ticket"], payload["article"] or {}
+        ticket_id = str(ticket["id"])
+        event = _event_name(ticket, article)
+        if bot_id and (str(ticket["updated_by_id"]) == bot_id
+                       or str(article.get("created_by_id")) == bot_id):
+            return Intake("ignored", event, ticket_id, "own update")
+        if ticket.get("state") in GONE_STATES:
+            return Intake("unsupported", event, ticket_id, f"ticket state {ticket['state']}")
+        return Intake("process", event, ticket_id)
+
+    def normalize(self, payload: Mapping[str, Any]) -> Ticket:
+        t, article = payload["ticket"], payload["article"] or {}
+        body = article.get("body") or ""
+        if (article.get("content_type") or "").startswith("text/html"):
+            body = html_to_text(body)
+        return Ticket(
+            platform=PLATFORM, id=str(t["id"]), number=str(t.get("number") or t["id"]),
+            title=t["title"], body=body, requester=_requester(t),
+            event=_event_name(t, article), state=t.get("state") or "",
+            priority=(t.get("priority") or {}).get("name", ""),
+            group=(t.get("group") or {}).get("name"),
+            owner=_owner(t), channel=t.get("create_article_type"),
+            created_at=parse_time(t.get("created_at")), updated_at=parse_time(t.get("updated_at")),
+            updated_by_id=str(t["updated_by_id"]),
+            article_sender=article.get("sender"), article_internal=bool(article.get("internal")),
+            fields={k: v for k, v in t.items() if k.startswith("enrich_")},
+            tags=None, sla=_sla(t))
+
+    def client(self):
+        from .zammad_api import ZammadClient
+        return ZammadClient.from_settings(self.settings)
+
+
+def _event_name(ticket: Mapping[str, Any], article: Mapping[str, Any]) -> str:
+    ids = ticket.get("article_ids") or []
+    if article and ids and article.get("id") == min(ids) and len(ids) == 1:
+        return "create"
+    return "update"
+
+
+def _requester(t: Mapping[str, Any]) -> Requester:
+    c = t.get("customer") or {}
+    org = t.get("organization") or {}
+    name = " ".join(p for p in (c.get("firstname"), c.get("lastname")) if p).strip()
+    return Requester(
+        id=str(c.get("id", t.get("customer_id", ""))), name=name, email=c.get("email") or "",
+        login=c.get("login") or "", organization=org.get("name") or c.get("organization"),
+        organization_id=str(org["id"]) if org.get("id") is not None else None,
+        vip=bool(c.get("vip") or org.get("vip")), verified=bool(c.get("verified")),
+        active=bool(c.get("active", True)), roles=tuple(c.get("roles") or ()),
+        phone=c.get("phone") or c.get("mobile") or "", department=c.get("department") or "",
+        city=c.get("city") or "", country=c.get("country") or "")
+
+
+def _owner(t: Mapping[str, Any]) -> str | None:
+    owner = t.get("owner") or {}
+    # Zammad's "nobody" is user 1 with login "-".
+    return None if owner.get("id") in (None, 1) else owner.get("login")
+
+
+def _sla(t: Mapping[str, Any]) -> dict[str, Any]:
+    keys = ("first_response_at", "first_response_escalation_at", "first_response_in_min",
+            "first_response_diff_in_min", "close_at", "close_escalation_at", "close_in_min",
+            "close_diff_in_min", "update_in_min", "update_diff_in_min", "escalation_at")
+    return {k: t.get(k) for k in keys if t.get(k) is not None}

@@ -1,0 +1,122 @@
+"""Zammad REST client: URLs and auth, one short method per call, nothing of the
+domain except `current_state` and `apply`, which speak the WritePlan.
+See ../shared/platforms/zammad/REFERENCE.md §3."""
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import PlatformError
+from ..models import WritePlan
+from .base import CurrentState
+from .rest import RestClient
+
+NOTE_SUBJECT = "desk-enricher"
+
+
+class ZammadClient(RestClient):
+    platform = "zammad"
+
+    def __init__(self, base_url: str, token: str, **kw: Any):
+        super().__init__(base_url.rstrip("/") + "/api/v1",
+                         {"Authorization": f"Token token={token}"}, **kw)
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> "ZammadClient":
+        if not settings.zammad_url or not settings.zammad_token:
+            raise PlatformError("ENRICHER_ZAMMAD_URL and ENRICHER_ZAMMAD_TOKEN must be set",
+                                key="not_configured")
+        return cls(settings.zammad_url, settings.zammad_token, timeout=settings.http_timeout,
+                   retries=settings.http_retries)
+
+    def error_detail(self, resp) -> str:
+        try:
+            body = resp.json()
+        except ValueError:
+            return ""
+        text = body.get("error_human") or body.get("error") if isinstance(body, dict) else None
+        return f": {text}" if text else ""
+
+    # -- reads ------------------------------------------------------------------
+    def me(self) -> dict:
+        return self.request("GET", "/users/me")
+
+    def ticket_all(self, ticket_id: str) -> dict:
+        return self.request("GET", f"/tickets/{ticket_id}", params={"all": "true"})
+
+    def search_tickets(self, query: str, page: int = 1, per_page: int = 100) -> dict:
+        return self.request("GET", "/tickets/search", params={
+            "query": query, "page": page, "per_page": per_page, "sort_by": "updated_at",
+            "order_by": "asc", "expand": "false"})
+
+    def webhooks(self) -> list:
+        return self.request("GET", "/webhooks")
+
+    def triggers(self) -> list:
+        return self.request("GET", "/triggers")
+
+    def object_attributes(self) -> list:
+        return self.request("GET", "/object_manager_attributes")
+
+    # -- writes -----------------------------------------------------------------
+    def update_ticket(self, ticket_id: str, body: dict) -> dict:
+        return self.request("PUT", f"/tickets/{ticket_id}", json=body)
+
+    def add_tag(self, ticket_id: str, tag: str) -> None:
+        self.request("POST", "/tags/add", json={"object": "Ticket", "o_id": int(ticket_id),
+                                                "item": tag}, expect_json=False)
+
+    def remove_tag(self, ticket_id: str, tag: str) -> None:
+        self.request("DELETE", "/tags/remove", json={"object": "Ticket", "o_id": int(ticket_id),
+                                                     "item": tag}, expect_json=False)
+
+    def create_webhook(self, body: dict) -> dict:
+        return self.request("POST", "/webhooks", json=body)
+
+    def update_webhook(self, webhook_id: int, body: dict) -> dict:
+        return self.request("PUT", f"/webhooks/{webhook_id}", json=body)
+
+    def create_trigger(self, body: dict) -> dict:
+        return self.request("POST", "/triggers", json=body)
+
+    def update_trigger(self, trigger_id: int, body: dict) -> dict:
+        return self.request("PUT", f"/triggers/{trigger_id}", json=body)
+
+    def create_object_attribute(self, body: dict) -> dict:
+        return self.request("POST", "/object_manager_attributes", json=body)
+
+    def execute_migrations(self) -> None:
+        self.request("POST", "/object_manager_attributes_execute_migrations", expect_json=False)
+
+    # -- the plan ---------------------------------------------------------------
+    def bot_id(self) -> str:
+        return str(self.me()["id"])
+
+    def current_state(self, ticket_id: str) -> CurrentState:
+        """One GET: `?all=true` is the only call that returns the ticket and its tags."""
+        data = self.ticket_all(ticket_id)
+        assets = data.get("assets") or {}
+        ticket = (assets.get("Ticket") or {}).get(str(ticket_id)) or {}
+        group = (assets.get("Group") or {}).get(str(ticket.get("group_id"))) or {}
+        return CurrentState(
+            fields={k: v for k, v in ticket.items() if k.startswith("enrich_")},
+            tags=tuple(data.get("tags") or ()), group=group.get("name"),
+            updated_by_id=str(ticket.get("updated_by_id")) if ticket else None)
+
+    def apply(self, plan: WritePlan) -> None:
+        """Fields and the internal note in one PUT; then one call per tag change."""
+        body: dict[str, Any] = {k: _wire(v) for k, v in plan.fields.items()}
+        if plan.note:
+            # internal is explicit: Zammad's default for a note is public.
+            body["article"] = {"type": "note", "internal": True, "content_type": "text/plain",
+                               "subject": NOTE_SUBJECT, "body": plan.note}
+        if body:
+            self.update_ticket(plan.ticket_id, body)
+        for tag in plan.add_tags:
+            self.add_tag(plan.ticket_id, tag)
+        for tag in plan.remove_tags:
+            self.remove_tag(plan.ticket_id, tag)
+
+
+def _wire(value: Any) -> Any:
+    # Zammad object attributes have no float type: a confidence goes as text.
+    return str(value) if isinstance(value, float) else value

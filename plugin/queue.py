@@ -1,0 +1,135 @@
+"""The durable queue: huey on SQLite by default, Redis when ENRICHER_QUEUE_URL says so.
+
+The queue carries only delivery ids; the ledger row is the durable record. A task
+lost with a killed process is found again by `recover`, which runs when a worker
+starts and then periodically, so every accepted delivery is processed.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any, Callable
+from urllib.parse import urlparse
+
+from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab
+from huey.exceptions import RetryTask
+
+from .errors import EnricherError, PlatformError
+from .worker import TicketBusy
+
+log = logging.getLogger("desk_enricher.queue")
+
+TASK_NAME = "process_delivery"
+RECOVER_AFTER_SECONDS = 60
+
+
+def make_huey(url: str, name: str = "desk-enricher"):
+    scheme = urlparse(url).scheme
+    if scheme == "sqlite":
+        path = url.split("///", 1)[-1]
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        return SqliteHuey(name=name, filename=path, results=False, utc=True, timeout=30)
+    if scheme in ("redis", "rediss"):
+        return RedisHuey(name=name, url=url, results=False, utc=True)
+    if scheme == "memory":
+        return MemoryHuey(name=name, results=False, utc=True)
+    raise ValueError(f"unsupported queue url scheme {scheme!r}")
+
+
+def backoff(attempt: int, base: float, cap: float, retry_after: float | None = None) -> float:
+    """Exponential backoff, never shorter than the platform's Retry-After."""
+    delay = min(cap, base * (2 ** max(0, attempt - 1)))
+    return max(delay, retry_after or 0.0)
+
+
+class Queue:
+    def __init__(self, settings: Any, ledger: Any, processor_factory: Callable[[], Any] | None = None):
+        self.settings = settings
+        self.ledger = ledger
+        self.huey = make_huey(settings.queue_url)
+        self._processor_factory = processor_factory
+        self._processor = None
+        # Tries are counted in the ledger, not by huey: a RetryTask (used for
+        # backoff and Retry-After) does not use up huey's retries, and a replay
+        # must start the count again.
+        self.process_task = self.huey.task(context=True, name=TASK_NAME)(self._run)
+        minutes = max(1, int(settings.reconcile_seconds) // 60) if settings.reconcile_seconds else 1
+        self.huey.periodic_task(crontab(minute=f"*/{minutes}"), name="recover")(self.recover)
+        self.periodic: list[Callable[[], Any]] = []
+
+    @property
+    def processor(self):
+        if self._processor is None:
+            if self._processor_factory is None:
+                raise RuntimeError("this queue only enqueues; it has no processor")
+            self._processor = self._processor_factory()
+        return self._processor
+
+    def enqueue(self, delivery_id: int) -> None:
+        self.process_task(delivery_id)
+
+    def pending(self) -> int:
+        return self.huey.pending_count() + self.huey.scheduled_count()
+
+    def _run(self, delivery_id: int, task=None) -> None:
+        row = self.ledger.delivery(delivery_id)
+        if row is None:
+            return
+        attempt = (row["attempts"] or 0) + 1
+        retries_left = self.settings.max_attempts - attempt
+        try:
+            self.processor.process(delivery_id, attempt)
+        except TicketBusy:
+            raise RetryTask(delay=0.25) from None   # does not use up a try
+        except PlatformError as exc:
+            if exc.retryable and retries_left > 0:
+                delay = backoff(attempt, self.settings.retry_base_seconds,
+                                self.settings.retry_max_seconds, exc.retry_after)
+                self.ledger.set_status(delivery_id, "queued", error=exc.message, attempts=attempt)
+                log.warning("retry", extra={"delivery_id": delivery_id, "error": exc.key,
+                                            "attempt": attempt, "delay": round(delay, 2)})
+                raise RetryTask(delay=delay) from None
+            self.processor.fail(delivery_id, exc, attempt)
+        except EnricherError as exc:
+            self.processor.fail(delivery_id, exc, attempt)
+        except Exception as exc:  # a bug must not lose the delivery: dead-letter it, visibly
+            log.exception("task_failed", extra={"delivery_id": delivery_id})
+            self.processor.fail(delivery_id, EnricherError(f"internal error: {type(exc).__name__}",
+                                                           key="internal_error"), attempt)
+
+    def recover(self) -> int:
+        """Queue again deliveries accepted but never finished (a crash, a lost enqueue)."""
+        ids = self.ledger.unfinished(older_than_seconds=RECOVER_AFTER_SECONDS)
+        for pk in ids:
+            self.enqueue(pk)
+        if ids:
+            log.info("recovered", extra={"count": len(ids)})
+        return len(ids)
+
+    def requeue_all_unfinished(self) -> int:
+        """At worker start: nothing else runs yet, so every unfinished delivery is ours."""
+        ids = self.ledger.unfinished(older_than_seconds=0)
+        # Tasks still sitting in the queue will run anyway; only re-send lost ones.
+        queued = self._queued_ids()
+        lost = [pk for pk in ids if pk not in queued]
+        for pk in lost:
+            self.enqueue(pk)
+        return len(lost)
+
+    def _queued_ids(self) -> set[int]:
+        ids = set()
+        for task in list(self.huey.pending()) + list(self.huey.scheduled()):
+            if task.name == TASK_NAME and task.args:
+                ids.add(task.args[0])
+        return ids
+
+    def replay(self, delivery_ids: list[int]) -> int:
+        for pk in delivery_ids:
+            self.ledger.set_status(pk, "queued", error=None, attempts=0)
+            self.enqueue(pk)
+        return len(delivery_ids)
+
+    def consumer(self, workers: int):
+        return self.huey.create_consumer(workers=workers, worker_type="thread",
+                                         periodic=True, check_worker_health=True,
+                                         backoff=1.15, max_delay=0.5, initial_delay=0.05)

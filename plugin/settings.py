@@ -1,0 +1,195 @@
+"""Settings: secrets and servers from `ENRICHER_*` environment variables, the desk's
+catalog, rules and pipeline from the optional file named by `ENRICHER_CONFIG`.
+
+Both are validated with marshmallow; a bad value stops start-up with one readable
+line per problem. Secrets are held but never printed (`Settings.__repr__` masks them).
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
+
+from .errors import SettingsError
+
+SECRET_NAMES = ("zammad_token", "zammad_webhook_secret", "jira_token",
+                "jira_webhook_secret", "jira_automation_secret")
+
+
+def _url(**kw):
+    return fields.Url(require_tld=False, schemes={"http", "https"}, **kw)
+
+
+class EnvSchema(Schema):
+    """`ENRICHER_<NAME>` variables, lower-cased without the prefix."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    data_dir = fields.String(load_default="data")
+    config = fields.String(load_default=None)
+    queue_url = fields.String(load_default=None, validate=validate.Regexp(
+        r"^(sqlite|redis|rediss|memory)://", error="must start with sqlite://, redis:// or memory://"))
+    database_url = fields.String(load_default=None, validate=validate.Regexp(
+        r"^(sqlite|postgresql)(\+\w+)?://", error="must start with sqlite:// or postgresql://"))
+    public_url = _url(load_default=None)
+    zammad_url = _url(load_default=None)
+    zammad_token = fields.String(load_default=None)
+    zammad_webhook_secret = fields.String(load_default=None)
+    jira_url = _url(load_default=None)
+    jira_user = fields.String(load_default=None)
+    jira_token = fields.String(load_default=None)
+    jira_flavor = fields.String(load_default="cloud", validate=validate.OneOf(["cloud", "dc"]))
+    jira_webhook_secret = fields.String(load_default=None)
+    jira_automation_header = fields.String(load_default="X-Enricher-Token")
+    jira_automation_secret = fields.String(load_default=None)
+    max_body_bytes = fields.Integer(load_default=1_048_576, validate=validate.Range(min=1024))
+    max_attempts = fields.Integer(load_default=6, validate=validate.Range(min=1, max=50))
+    retry_base_seconds = fields.Float(load_default=2.0, validate=validate.Range(min=0))
+    retry_max_seconds = fields.Float(load_default=300.0, validate=validate.Range(min=0))
+    http_timeout = fields.Float(load_default=10.0, validate=validate.Range(min=0.1))
+    http_retries = fields.Integer(load_default=2, validate=validate.Range(min=0, max=10))
+    reconcile_seconds = fields.Integer(load_default=300, validate=validate.Range(min=0))
+    workers = fields.Integer(load_default=2, validate=validate.Range(min=1, max=64))
+    log_level = fields.String(load_default="INFO", validate=validate.OneOf(
+        ["DEBUG", "INFO", "WARNING", "ERROR"]))
+
+
+class RecordQualitySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    required = fields.List(fields.String(), load_default=lambda: [
+        "title", "body", "channel", "requester_name", "requester_email",
+        "requester_organization", "requester_department"])
+    threshold = fields.Integer(load_default=80, validate=validate.Range(min=0, max=100))
+
+
+class PipelineSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    steps = fields.List(fields.String(), load_default=None)
+
+
+class FileSchema(Schema):
+    """The settings file. Unknown top-level keys are an error: a typo must not pass."""
+
+    class Meta:
+        unknown = RAISE
+
+    # Defaults go through the nested schema, so an absent section gets its defaults.
+    pipeline = fields.Nested(PipelineSchema, load_default=lambda: PipelineSchema().load({}))
+    record_quality = fields.Nested(RecordQualitySchema,
+                                   load_default=lambda: RecordQualitySchema().load({}))
+    catalog = fields.List(fields.Dict(), load_default=None)
+    classification = fields.Dict(load_default=dict)
+    language = fields.String(load_default="zh-CN", validate=validate.OneOf(["zh-CN", "en"]))
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    queue_url: str
+    database_url: str
+    env: Mapping[str, Any]
+    file: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=dict)   # test/CLI overrides
+
+    def __getattr__(self, name: str) -> Any:
+        # Flat access to env values: settings.zammad_url, settings.max_attempts ...
+        env = object.__getattribute__(self, "env")
+        extra = object.__getattribute__(self, "extra")
+        if name in extra:
+            return extra[name]
+        if name in env:
+            return env[name]
+        raise AttributeError(name)
+
+    def __repr__(self) -> str:
+        shown = {k: ("***" if k in SECRET_NAMES and v else v) for k, v in self.env.items()}
+        return f"Settings({shown})"
+
+    @property
+    def record_quality(self) -> Mapping[str, Any]:
+        return self.file["record_quality"]
+
+    @property
+    def language(self) -> str:
+        return self.file.get("language", "zh-CN")
+
+    def platform_configured(self, platform: str) -> bool:
+        return bool(self.env.get(f"{platform}_url"))
+
+    def secret_values(self) -> list[str]:
+        return [v for k, v in self.env.items() if k in SECRET_NAMES and v]
+
+
+def _env_values(environ: Mapping[str, str]) -> dict[str, str]:
+    prefix = "ENRICHER_"
+    return {k[len(prefix):].lower(): v for k, v in environ.items()
+            if k.startswith(prefix) and v != ""}
+
+
+def _errors_text(errors: Any, prefix: str = "") -> str:
+    lines = []
+    for key, value in (errors.items() if isinstance(errors, dict) else [("", errors)]):
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            lines.append(_errors_text(value, f"{name}."))
+        else:
+            msgs = value if isinstance(value, list) else [value]
+            lines.append(f"{name}: {'; '.join(str(m) for m in msgs)}")
+    return "\n".join(lines)
+
+
+def read_settings_file(path: str | os.PathLike) -> dict[str, Any]:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SettingsError(f"cannot read settings file {p}: {exc.strerror}") from None
+    try:
+        data = json.loads(text) if p.suffix == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        where = getattr(exc, "problem_mark", None) or getattr(exc, "lineno", "")
+        raise SettingsError(f"settings file {p} is not valid {'JSON' if p.suffix == '.json' else 'YAML'}"
+                            f" (near {where}): {getattr(exc, 'problem', None) or exc.msg}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise SettingsError(f"settings file {p} must hold a mapping at the top level")
+    return data
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Build validated settings from the environment (default: os.environ)."""
+    raw_env = _env_values(os.environ if environ is None else environ)
+    try:
+        env = EnvSchema().load(raw_env)
+    except ValidationError as exc:
+        named = {f"ENRICHER_{k.upper()}": v for k, v in exc.messages.items()}
+        raise SettingsError("invalid environment settings:\n" + _errors_text(named)) from None
+    raw_file = read_settings_file(env["config"]) if env.get("config") else {}
+    try:
+        file = FileSchema().load(raw_file)
+    except ValidationError as exc:
+        raise SettingsError(f"invalid settings file {env['config']}:\n"
+                            + _errors_text(exc.messages)) from None
+    data_dir = Path(env["data_dir"]).resolve()
+    queue_url = env["queue_url"] or f"sqlite:///{data_dir / 'queue.db'}"
+    database_url = env["database_url"] or f"sqlite:///{data_dir / 'ledger.db'}"
+    return Settings(data_dir=data_dir, queue_url=queue_url, database_url=database_url,
+                    env=env, file=file, extra=overrides)
+
+
+def known_env_names() -> list[str]:
+    return sorted(f"ENRICHER_{name.upper()}" for name in EnvSchema().fields)
+
+
+__all__ = ["Settings", "load_settings", "known_env_names", "read_settings_file"]

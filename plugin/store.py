@@ -1,0 +1,357 @@
+"""The ledger: every delivery, what became of it, what was found and written.
+
+SQLAlchemy Core on SQLite by default (one file under the data directory) or
+PostgreSQL when `ENRICHER_DATABASE_URL` says so. The `deliveries` row is the
+durable record of an accepted webhook: the queue only carries its id, so a task
+lost in a crash is found again here (`unfinished`) and nothing accepted is lost.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import threading
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterator
+
+from sqlalchemy import (JSON, Boolean, Column, DateTime, Float, Integer, LargeBinary, MetaData,
+                        String, Table, Text, UniqueConstraint, create_engine, event, func, insert,
+                        select, update)
+from sqlalchemy.exc import IntegrityError
+
+metadata = MetaData()
+
+deliveries = Table(
+    "deliveries", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("platform", String(20), nullable=False),
+    Column("delivery_key", String(200), nullable=False),
+    Column("ticket_id", String(64)),
+    Column("event", String(64)),
+    Column("status", String(20), nullable=False),   # queued | processing | done | ignored | dead
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Column("body", LargeBinary, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    UniqueConstraint("platform", "delivery_key", name="uq_delivery"),
+)
+
+outcomes = Table(
+    "outcomes", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("delivery_id", Integer, nullable=False, index=True),
+    Column("platform", String(20), nullable=False),
+    Column("ticket_id", String(64)),
+    Column("outcome", String(20), nullable=False),   # enriched | unchanged | ignored | dead | retrying
+    Column("writes", Integer, nullable=False, default=0),
+    Column("reads", Integer, nullable=False, default=0),
+    Column("duration_ms", Float),
+    Column("detail", Text),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+findings = Table(
+    "findings", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("delivery_id", Integer, nullable=False, index=True),
+    Column("platform", String(20), nullable=False),
+    Column("ticket_id", String(64), nullable=False),
+    Column("step", String(64), nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+writes = Table(
+    "writes", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("delivery_id", Integer, index=True),
+    Column("platform", String(20), nullable=False),
+    Column("ticket_id", String(64)),
+    Column("method", String(10), nullable=False),
+    Column("path", String(500), nullable=False),
+    Column("status", Integer),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+tickets = Table(
+    "tickets", metadata,
+    Column("platform", String(20), primary_key=True),
+    Column("ticket_id", String(64), primary_key=True),
+    Column("written", JSON, nullable=False),          # field values the plugin wrote last
+    Column("category", String(200)),
+    Column("updated_at", DateTime(timezone=True)),    # the platform's updated_at we last processed
+    Column("created_at", DateTime(timezone=True)),
+    Column("enriched_at", DateTime(timezone=True), nullable=False),
+)
+
+corrections = Table(
+    "corrections", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("platform", String(20), nullable=False),
+    Column("ticket_id", String(64), nullable=False),
+    Column("field", String(64), nullable=False),
+    Column("old", String(200)),
+    Column("new", String(200)),
+    Column("text", Text),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+kv = Table(
+    "kv", metadata,
+    Column("key", String(200), primary_key=True),
+    Column("value", JSON),
+)
+
+leases = Table(
+    "leases", metadata,
+    Column("name", String(200), primary_key=True),   # e.g. "ticket:zammad:1042"
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+sent = Table(
+    "sent", metadata,
+    Column("key", String(300), primary_key=True),     # idempotency key of a message
+    Column("channel", String(40), nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes; everything here is UTC.
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value
+
+
+class Ledger:
+    def __init__(self, url: str, lock_dir: str | os.PathLike | None = None):
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            path = url.split("///", 1)[-1]
+            if path and path != ":memory:":
+                os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+            self.engine = create_engine(url, connect_args={"timeout": 30})
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+            lock_dir = lock_dir or os.path.dirname(os.path.abspath(path))
+            self._lock_path = os.path.join(lock_dir, "ledger.lock")
+        else:
+            self.engine = create_engine(url, pool_pre_ping=True)
+            self._lock_path = None
+        self._thread_lock = threading.Lock()
+        metadata.create_all(self.engine)
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[Any]:
+        """One write transaction. On SQLite, writers queue on a file lock: waking as
+        soon as the previous commit ends beats SQLite's sleeping busy backoff."""
+        if self._lock_path is None:
+            with self.engine.begin() as conn:
+                yield conn
+            return
+        with self._thread_lock, open(self._lock_path, "a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                with self.engine.begin() as conn:
+                    yield conn
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def ping(self) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(select(1)).scalar() == 1
+
+    # -- deliveries -------------------------------------------------------------
+    def accept(self, platform: str, delivery_key: str, ticket_id: str | None, event_name: str,
+               body: bytes) -> tuple[int | None, bool]:
+        """Store an accepted webhook. Returns (id, True), or (existing id, False) if seen."""
+        row = dict(platform=platform, delivery_key=delivery_key, ticket_id=ticket_id,
+                   event=event_name, status="queued", attempts=0, body=body, received_at=utcnow())
+        try:
+            with self._write() as conn:
+                pk = conn.execute(insert(deliveries).values(**row)).inserted_primary_key[0]
+            return pk, True
+        except IntegrityError:
+            with self.engine.connect() as conn:
+                pk = conn.execute(select(deliveries.c.id).where(
+                    deliveries.c.platform == platform,
+                    deliveries.c.delivery_key == delivery_key)).scalar()
+            return pk, False
+
+    def delivery(self, pk: int) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(deliveries).where(deliveries.c.id == pk)).mappings().first()
+        return dict(row) if row else None
+
+    def set_status(self, pk: int, status: str, *, error: str | None = None,
+                   attempts: int | None = None) -> None:
+        values: dict[str, Any] = {"status": status, "last_error": error}
+        if attempts is not None:
+            values["attempts"] = attempts
+        if status in ("done", "ignored", "dead"):
+            values["finished_at"] = utcnow()
+        with self._write() as conn:
+            conn.execute(update(deliveries).where(deliveries.c.id == pk).values(**values))
+
+    def unfinished(self, older_than_seconds: float = 0) -> list[int]:
+        """Deliveries accepted but not finished: lost tasks after a crash, to queue again."""
+        cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(deliveries.c.id).where(
+                deliveries.c.status.in_(["queued", "processing"]),
+                deliveries.c.received_at <= cutoff).order_by(deliveries.c.id)).scalars()
+            return list(rows)
+
+    def by_status(self, status: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(deliveries.c.id, deliveries.c.platform,
+                                       deliveries.c.delivery_key, deliveries.c.ticket_id,
+                                       deliveries.c.event, deliveries.c.attempts,
+                                       deliveries.c.last_error, deliveries.c.received_at)
+                                .where(deliveries.c.status == status)
+                                .order_by(deliveries.c.id)).mappings()
+            return [dict(r) for r in rows]
+
+    def status_counts(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(deliveries.c.status, func.count())
+                                .group_by(deliveries.c.status))
+            return {status: n for status, n in rows}
+
+    # -- results ----------------------------------------------------------------
+    def record_outcome(self, delivery_id: int, platform: str, ticket_id: str | None,
+                       outcome: str, *, writes_made: int = 0, reads: int = 0,
+                       duration_ms: float | None = None, detail: str | None = None) -> None:
+        with self._write() as conn:
+            conn.execute(insert(outcomes).values(
+                delivery_id=delivery_id, platform=platform, ticket_id=ticket_id, outcome=outcome,
+                writes=writes_made, reads=reads, duration_ms=duration_ms, detail=detail,
+                at=utcnow()))
+
+    def record_result(self, delivery_id: int, platform: str, ticket_id: str,
+                      step_findings: list[tuple[str, dict]], calls: list[tuple[str, str, int]],
+                      written: dict[str, Any] | None, ticket_meta: dict[str, Any]) -> None:
+        """Findings, writes and the ticket's new state, in one transaction."""
+        now = utcnow()
+        with self._write() as conn:
+            for step, data in step_findings:
+                conn.execute(insert(findings).values(delivery_id=delivery_id, platform=platform,
+                                                     ticket_id=ticket_id, step=step, data=data, at=now))
+            for method, path, status in calls:
+                conn.execute(insert(writes).values(delivery_id=delivery_id, platform=platform,
+                                                   ticket_id=ticket_id, method=method, path=path,
+                                                   status=status, at=now))
+            if written is not None:
+                self._upsert_ticket(conn, platform, ticket_id, written, ticket_meta, now)
+
+    def _upsert_ticket(self, conn, platform, ticket_id, written, meta, now) -> None:
+        key = (tickets.c.platform == platform) & (tickets.c.ticket_id == ticket_id)
+        values = dict(written=written, category=meta.get("category"),
+                      updated_at=meta.get("updated_at"), created_at=meta.get("created_at"),
+                      enriched_at=now)
+        if conn.execute(select(tickets.c.ticket_id).where(key)).first():
+            conn.execute(update(tickets).where(key).values(**values))
+        else:
+            conn.execute(insert(tickets).values(platform=platform, ticket_id=ticket_id, **values))
+
+    def ticket(self, platform: str, ticket_id: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(tickets).where(tickets.c.platform == platform,
+                                                     tickets.c.ticket_id == ticket_id)).mappings().first()
+        if not row:
+            return None
+        out = dict(row)
+        out["updated_at"] = _aware(out["updated_at"])
+        return out
+
+    def recent_tickets(self, platform: str, since: datetime) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(tickets.c.ticket_id, tickets.c.category, tickets.c.created_at)
+                                .where(tickets.c.platform == platform,
+                                       tickets.c.created_at >= since)).mappings()
+            return [{**r, "created_at": _aware(r["created_at"])} for r in rows]
+
+    def record_correction(self, platform: str, ticket_id: str, field_name: str,
+                          old: Any, new: Any, text: str | None = None) -> None:
+        with self._write() as conn:
+            conn.execute(insert(corrections).values(
+                platform=platform, ticket_id=ticket_id, field=field_name,
+                old=None if old is None else str(old), new=None if new is None else str(new),
+                text=text, at=utcnow()))
+
+    def corrections_list(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(select(corrections).order_by(corrections.c.id)).mappings()]
+
+    def rows(self, table_name: str, **where: Any) -> list[dict[str, Any]]:
+        """Read helper for reports, doctor and tests."""
+        table = metadata.tables[table_name]
+        query = select(table)
+        for name, value in where.items():
+            query = query.where(table.c[name] == value)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    # -- small state ------------------------------------------------------------
+    def get(self, key: str, default: Any = None) -> Any:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(kv.c.value).where(kv.c.key == key)).first()
+        return default if row is None else row[0]
+
+    def put(self, key: str, value: Any) -> None:
+        with self._write() as conn:
+            if conn.execute(select(kv.c.key).where(kv.c.key == key)).first():
+                conn.execute(update(kv).where(kv.c.key == key).values(value=value))
+            else:
+                conn.execute(insert(kv).values(key=key, value=value))
+
+    def take_lease(self, name: str, seconds: float) -> bool:
+        """A short exclusive lease (one ticket processed by one worker at a time).
+        It expires by itself, so a worker killed while holding it blocks nobody for long."""
+        now = utcnow()
+        try:
+            with self._write() as conn:
+                conn.execute(leases.delete().where(leases.c.name == name,
+                                                   leases.c.expires_at < now))
+                conn.execute(insert(leases).values(name=name,
+                                                   expires_at=now + timedelta(seconds=seconds)))
+            return True
+        except IntegrityError:
+            return False
+
+    def release_lease(self, name: str) -> None:
+        with self._write() as conn:
+            conn.execute(leases.delete().where(leases.c.name == name))
+
+    def claim_message(self, key: str, channel: str) -> bool:
+        """Reserve an idempotency key for a message; False if it was sent before."""
+        try:
+            with self._write() as conn:
+                conn.execute(insert(sent).values(key=key, channel=channel, ok=False, at=utcnow()))
+            return True
+        except IntegrityError:
+            return False
+
+    def mark_message(self, key: str, ok: bool) -> None:
+        with self._write() as conn:
+            if ok:
+                conn.execute(update(sent).where(sent.c.key == key).values(ok=True, at=utcnow()))
+            else:
+                conn.execute(sent.delete().where(sent.c.key == key))
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=FULL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
