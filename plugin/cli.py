@@ -115,7 +115,10 @@ def worker(workers):
     """Run queue workers alone (scale out: run several, anywhere)."""
     settings = _settings()
     queue = build_worker_queue(settings)
+    queue.ledger.clear_dead_leases()
     lost = queue.requeue_all_unfinished()
+    if settings.reconcile_seconds:
+        queue.sweep_task()   # back from downtime: look for missed tickets at once
     log.info("worker_start", extra={"requeued": lost, "queue": settings.queue_url.split(":")[0]})
     queue.consumer(workers or settings.workers).run()
 

@@ -53,9 +53,11 @@ class Queue:
         # backoff and Retry-After) does not use up huey's retries, and a replay
         # must start the count again.
         self.process_task = self.huey.task(context=True, name=TASK_NAME)(self._run)
-        minutes = max(1, int(settings.reconcile_seconds) // 60) if settings.reconcile_seconds else 1
-        self.huey.periodic_task(crontab(minute=f"*/{minutes}"), name="recover")(self.recover)
-        self.periodic: list[Callable[[], Any]] = []
+        self.sweep_task = self.huey.task(name="sweep")(self.sweep)
+        if settings.reconcile_seconds:
+            # huey's scheduler ticks once a minute: the interval is rounded up to minutes.
+            minutes = max(1, -(-int(settings.reconcile_seconds) // 60))
+            self.huey.periodic_task(crontab(minute=f"*/{minutes}"), name="periodic_sweep")(self.sweep)
 
     @property
     def processor(self):
@@ -96,6 +98,12 @@ class Queue:
             log.exception("task_failed", extra={"delivery_id": delivery_id})
             self.processor.fail(delivery_id, EnricherError(f"internal error: {type(exc).__name__}",
                                                            key="internal_error"), attempt)
+
+    def sweep(self) -> dict[str, Any]:
+        """Lost tasks and missed webhooks: requeue the first, reconcile the second."""
+        from .reconcile import sweep_all
+        recovered = self.recover()
+        return {"recovered": recovered, **sweep_all(self.processor, self)}
 
     def recover(self) -> int:
         """Queue again deliveries accepted but never finished (a crash, a lost enqueue)."""

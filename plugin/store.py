@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import socket
 import threading
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
@@ -106,6 +107,7 @@ kv = Table(
 leases = Table(
     "leases", metadata,
     Column("name", String(200), primary_key=True),   # e.g. "ticket:zammad:1042"
+    Column("owner", String(200), nullable=False),    # host:pid, to free a dead worker's leases
     Column("expires_at", DateTime(timezone=True), nullable=False),
 )
 
@@ -319,11 +321,23 @@ class Ledger:
             with self._write() as conn:
                 conn.execute(leases.delete().where(leases.c.name == name,
                                                    leases.c.expires_at < now))
-                conn.execute(insert(leases).values(name=name,
+                conn.execute(insert(leases).values(name=name, owner=lease_owner(),
                                                    expires_at=now + timedelta(seconds=seconds)))
             return True
         except IntegrityError:
             return False
+
+    def clear_dead_leases(self) -> int:
+        """Free leases held by processes on this host that no longer run (a SIGKILL)."""
+        host = socket.gethostname()
+        with self.engine.connect() as conn:
+            held = conn.execute(select(leases.c.name, leases.c.owner)).all()
+        dead = [name for name, owner in held
+                if owner.rsplit(":", 1)[0] == host and not _pid_alive(int(owner.rsplit(":", 1)[1]))]
+        if dead:
+            with self._write() as conn:
+                conn.execute(leases.delete().where(leases.c.name.in_(dead)))
+        return len(dead)
 
     def release_lease(self, name: str) -> None:
         with self._write() as conn:
@@ -347,6 +361,25 @@ class Ledger:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def lease_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A killed worker whose parent died with it stays a zombie until reaped: dead all the same.
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[-1].split()[0] != b"Z"
+    except OSError:
+        return True
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

@@ -41,6 +41,9 @@ class Processor:
         self.after_apply = after_apply
         self._bot_ids: dict[str, str] = {}
 
+    def enabled_platforms(self) -> list[str]:
+        return [n for n in self.adapters if getattr(self.settings, f"{n}_url", None)]
+
     def client(self, platform: str):
         if platform not in self._clients:
             self._clients[platform] = self.adapters[platform].client()

@@ -15,7 +15,9 @@ from ..errors import PlatformError
 
 # Gateway errors mean the request did not reach the application: safe to resend
 # even for a non-idempotent write. 429 and 500 are left to the task-level retry,
-# which re-reads the ticket first and so never writes the same thing twice.
+# which re-reads the ticket first and so never writes the same thing twice, and
+# which waits out a Retry-After in the queue instead of blocking a worker thread
+# (so urllib3 is told not to honour Retry-After itself).
 RETRY_STATUSES = (502, 503, 504)
 
 
@@ -29,7 +31,7 @@ class CallRecord:
 def build_session(retries: int, backoff: float = 0.2) -> requests.Session:
     retry = Retry(total=retries, connect=retries, read=0, status=retries, other=0,
                   status_forcelist=RETRY_STATUSES, allowed_methods=None,
-                  backoff_factor=backoff, respect_retry_after_header=True,
+                  backoff_factor=backoff, respect_retry_after_header=False,
                   raise_on_status=False)
     session = requests.Session()
     adapter = HTTPAdapter(max_retries=retry, pool_maxsize=16)

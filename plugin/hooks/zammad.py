@@ -151,3 +151,26 @@ def _sla(t: Mapping[str, Any]) -> dict[str, Any]:
             "first_response_diff_in_min", "close_at", "close_escalation_at", "close_in_min",
             "close_diff_in_min", "update_in_min", "update_diff_in_min", "escalation_at")
     return {k: t.get(k) for k in keys if t.get(k) is not None}
+
+
+def payload_from_all(data: Mapping[str, Any], states: Mapping[str, str],
+                     priorities: Mapping[str, str]) -> dict[str, Any]:
+    """`GET /tickets/{id}?all=true` reshaped as the default webhook payload: ids
+    resolved to the nested records and names the webhook carries."""
+    assets = data.get("assets") or {}
+    tid = str(data.get("ticket_id"))
+    t = dict((assets.get("Ticket") or {}).get(tid) or {})
+    users = assets.get("User") or {}
+    t["customer"] = users.get(str(t.get("customer_id"))) or {}
+    t["owner"] = users.get(str(t.get("owner_id"))) or {}
+    t["organization"] = (assets.get("Organization") or {}).get(str(t.get("organization_id"))) or {}
+    t["group"] = (assets.get("Group") or {}).get(str(t.get("group_id"))) or {}
+    t["state"] = t.get("state") or states.get(str(t.get("state_id")), "")
+    t["priority"] = {"id": t.get("priority_id"),
+                     "name": priorities.get(str(t.get("priority_id")), "")}
+    articles = sorted((assets.get("TicketArticle") or {}).values(), key=lambda a: a.get("id", 0))
+    t["article_ids"] = [a["id"] for a in articles]
+    customer_msgs = [a for a in articles if a.get("sender") in (None, "Customer")
+                     or a.get("sender_id") == 2]
+    article = dict((customer_msgs or articles or [{}])[-1])
+    return {"ticket": t, "article": article}

@@ -3,12 +3,16 @@ domain except `current_state` and `apply`, which speak the WritePlan.
 See ../shared/platforms/zammad/REFERENCE.md §3."""
 from __future__ import annotations
 
+import json
+from datetime import datetime, timezone
 from typing import Any
 
 from ..errors import PlatformError
 from ..models import WritePlan
 from .base import CurrentState
 from .rest import RestClient
+from .text import parse_time
+from .zammad import payload_from_all
 
 NOTE_SUBJECT = "desk-enricher"
 
@@ -47,6 +51,33 @@ class ZammadClient(RestClient):
         return self.request("GET", "/tickets/search", params={
             "query": query, "page": page, "per_page": per_page, "sort_by": "updated_at",
             "order_by": "asc", "expand": "false"})
+
+    def lookup_names(self, kind: str) -> dict[str, str]:
+        """id -> name for ticket_states / ticket_priorities, fetched once per client."""
+        cache = self.__dict__.setdefault("_names", {})
+        if kind not in cache:
+            cache[kind] = {str(r["id"]): r["name"] for r in self.request("GET", f"/{kind}")}
+        return cache[kind]
+
+    def updated_since(self, since: datetime, per_page: int = 100, max_pages: int = 50):
+        """(id, updated_at, updated_by_id) of tickets updated at or after `since`, oldest first."""
+        stamp = since.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        for page in range(1, max_pages + 1):
+            data = self.search_tickets(f"updated_at:>={stamp}", page=page, per_page=per_page)
+            ids = data.get("tickets") or []
+            assets = (data.get("assets") or {}).get("Ticket") or {}
+            for tid in ids:
+                t = assets.get(str(tid)) or {}
+                yield str(tid), parse_time(t.get("updated_at")), str(t.get("updated_by_id"))
+            if len(ids) < per_page:
+                return
+
+    def webhook_payload(self, ticket_id: str) -> bytes:
+        """The default webhook body rebuilt from REST, for tickets whose webhook never came."""
+        data = self.ticket_all(ticket_id)
+        return json.dumps(payload_from_all(data, self.lookup_names("ticket_states"),
+                                           self.lookup_names("ticket_priorities")),
+                          separators=(",", ":"), ensure_ascii=False).encode()
 
     def webhooks(self) -> list:
         return self.request("GET", "/webhooks")

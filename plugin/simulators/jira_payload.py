@@ -13,7 +13,7 @@ import hmac
 import json
 import os
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -98,6 +98,9 @@ class JiraError(Exception):
         super().__init__(status, messages, errors)
         self.status, self.messages, self.errors = status, messages or [], errors or {}
 
+    def __str__(self) -> str:
+        return f"{self.status}: " + "; ".join([*self.messages, *self.errors.values()])
+
 
 def sign(body: bytes, secret: str) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
@@ -123,7 +126,7 @@ def load_fixtures(directory: Path) -> dict[str, dict]:
 # --- time -----------------------------------------------------------------------------
 
 def _dt(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, timezone.utc)
+    return datetime.fromtimestamp(ms / 1000, UTC)
 
 
 def jira_time(ms: int) -> str:
@@ -846,7 +849,7 @@ def jql_date(raw: str, fid: str, now: int) -> int:
         return now - delta if period[1] == "-" else now + delta
     for fmt in ("%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M", "%Y-%m-%d", "%Y/%m/%d"):
         try:
-            return int(datetime.strptime(raw, fmt).replace(tzinfo=timezone.utc).timestamp() * 1000)
+            return int(datetime.strptime(raw, fmt).replace(tzinfo=UTC).timestamp() * 1000)
         except ValueError:
             pass
     raise JiraError(400, [f"Date value '{raw}' for field '{fid}' is invalid. {DATE_HELP}"])

@@ -1,0 +1,315 @@
+"""Intake throughput: signed Zammad webhooks per second durably accepted, and ack latency.
+
+Production path: `desk-enricher serve --no-worker --web-workers 4` (gunicorn sync
+workers) in a subprocess, a Zammad simulator in this process (for /users/me), and
+16 concurrent clients posting the real 9 KB fixture, each request with its own
+X-Zammad-Delivery and a valid HMAC-SHA1 signature. Every response must be 202, and
+every acknowledged delivery key must be in the ledger afterwards (and every accepted
+delivery in the queue).
+
+    .venv/bin/python bench/bench_intake.py                       # SQLite queue + ledger
+    .venv/bin/python bench/bench_intake.py --queue redis         # Redis db 15 (flushed)
+    .venv/bin/python bench/bench_intake.py --db postgres         # PostgreSQL ledger (own schema)
+    .venv/bin/python bench/bench_intake.py --client wrk          # wrk as the load generator
+
+Prints figures; never asserts on time.
+"""
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import multiprocessing
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common as c  # noqa: E402
+
+TARGET_RPS = 1000.0
+TARGET_P99_MS = 25.0
+
+
+# -- the Python load generator ------------------------------------------------------
+def _request_head(port: int, body_len: int, signature: str) -> bytes:
+    return ("POST /hooks/zammad HTTP/1.1\r\n"
+            f"Host: {c.HOST}:{port}\r\n"
+            "Content-Type: application/json; charset=utf-8\r\n"
+            "User-Agent: Zammad User Agent\r\n"
+            "X-Zammad-Trigger: desk-enricher\r\n"
+            f"X-Hub-Signature: {signature}\r\n"
+            f"Content-Length: {body_len}\r\n"
+            "Connection: close\r\n").encode()
+
+
+def _one(port: int, head: bytes, body: bytes, key: str) -> tuple[int, float, float, float]:
+    """One webhook on a fresh connection, as Zammad sends them (gunicorn's sync workers
+    close every connection anyway). Returns (status, start wall time, end wall time, latency s)."""
+    wall = time.time()
+    t0 = time.perf_counter()
+    status = 0
+    try:
+        with socket.create_connection((c.HOST, port), timeout=30) as s:
+            s.sendall(head + f"X-Zammad-Delivery: {key}\r\n\r\n".encode() + body)
+            chunks = []
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        first = b"".join(chunks)[:16]
+        if first.startswith(b"HTTP/1."):
+            status = int(first[9:12])
+    except OSError:
+        status = -1
+    latency = time.perf_counter() - t0
+    return status, wall, wall + latency, latency
+
+
+def client_process(port: int, body: bytes, signature: str, keys: list[str], threads: int,
+                   start_at: float, deadline: float) -> list[tuple[str, int, float, float, float]]:
+    """One load-generator process: `threads` threads share `keys` round-robin."""
+    head = _request_head(port, len(body), signature)
+    delay = start_at - time.time()
+    if delay > 0:
+        time.sleep(delay)
+    out: list[list] = [[] for _ in range(threads)]
+
+    def run(slot: int) -> None:
+        for key in keys[slot::threads]:
+            if time.time() > deadline:
+                break
+            out[slot].append((key, *_one(port, head, body, key)))
+
+    workers = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return [r for part in out for r in part]
+
+
+def cpu_seconds_self_and_children() -> float:
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def run_python_clients(port, body, signature, keys, procs, threads, max_seconds):
+    ctx = multiprocessing.get_context("spawn")   # the simulator's threads live in this process
+    start_at = time.time() + 1.5                 # spawned interpreters are up by then
+    deadline = start_at + max_seconds
+    chunks = [keys[i::procs] for i in range(procs)]
+    with cf.ProcessPoolExecutor(max_workers=procs, mp_context=ctx) as pool:
+        futures = [pool.submit(client_process, port, body, signature, chunk, threads,
+                               start_at, deadline) for chunk in chunks]
+        results = [r for f in futures for r in f.result(timeout=max_seconds + 60)]
+    return results
+
+
+# -- wrk ----------------------------------------------------------------------------
+WRK_SCRIPT = r"""
+wrk.method = "POST"
+wrk.path = "/hooks/zammad"
+wrk.headers["Content-Type"] = "application/json; charset=utf-8"
+wrk.headers["User-Agent"] = "Zammad User Agent"
+wrk.headers["X-Zammad-Trigger"] = "desk-enricher"
+wrk.headers["X-Hub-Signature"] = "%(signature)s"
+local f = assert(io.open("%(body_path)s", "rb"))
+wrk.body = f:read("*a")
+f:close()
+
+local threads = {}
+local counter = 0
+function setup(thread)
+  counter = counter + 1
+  thread:set("tid", counter)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  prefix = args[1]
+  ok = 0
+  bad = 0
+  sent = 0
+end
+
+function request()
+  sent = sent + 1
+  wrk.headers["X-Zammad-Delivery"] = prefix .. tid .. "-" .. sent
+  return wrk.format()
+end
+
+function response(status, headers, body)
+  if status == 202 then ok = ok + 1 else bad = bad + 1 end
+end
+
+function done(summary, latency, requests)
+  for _, t in ipairs(threads) do
+    io.write(string.format("THREAD ok=%%d bad=%%d sent=%%d\n", t:get("ok"), t:get("bad"), t:get("sent")))
+  end
+  io.write(string.format("LAT p50=%%d p99=%%d max=%%d\n", latency:percentile(50),
+                         latency:percentile(99), latency.max))
+  local e = summary.errors
+  io.write(string.format("SUMMARY us=%%d requests=%%d connect=%%d read=%%d write=%%d timeout=%%d\n",
+                         summary.duration, summary.requests, e.connect, e.read, e.write, e.timeout))
+end
+"""
+
+
+def run_wrk(port, body_path, signature, seconds, concurrency, threads, prefix, work: Path):
+    """wrk runs for a fixed time (it cannot stop after N requests and still time the run)."""
+    script = work / "intake.lua"
+    script.write_text(WRK_SCRIPT % {"signature": signature, "body_path": str(body_path)})
+    cmd = ["wrk", "-t", str(threads), "-c", str(concurrency), "-d", f"{seconds:g}s",
+           "--timeout", "30s", "-s", str(script), f"http://{c.HOST}:{port}/", "--", prefix]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
+    text = out.stdout + out.stderr
+    ok = sum(int(m) for m in re.findall(r"THREAD ok=(\d+)", text))
+    bad = sum(int(m) for m in re.findall(r"bad=(\d+)", text))
+    sent = sum(int(m) for m in re.findall(r"sent=(\d+)", text))
+    lat = re.search(r"LAT p50=(\d+) p99=(\d+) max=(\d+)", text)
+    summ = re.search(r"SUMMARY us=(\d+) requests=(\d+) connect=(\d+) read=(\d+) write=(\d+) "
+                     r"timeout=(\d+)", text)
+    if not (lat and summ):
+        raise RuntimeError("could not read wrk's output:\n" + text)
+    return {"ok": ok, "bad": bad, "sent": sent, "seconds": int(summ[1]) / 1e6,
+            "completed": int(summ[2]), "p50": int(lat[1]) / 1000, "p99": int(lat[2]) / 1000,
+            "max": int(lat[3]) / 1000,
+            "errors": dict(zip(("connect", "read", "write", "timeout"), map(int, summ.groups()[2:])))}
+
+
+# -- ledger and queue checks --------------------------------------------------------
+def ledger_keys(url: str, prefix: str) -> set[str]:
+    from sqlalchemy import create_engine, text
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT delivery_key FROM deliveries WHERE platform = 'zammad' "
+                                     "AND delivery_key LIKE :p"), {"p": prefix + "%"})
+            return {r[0] for r in rows}
+    finally:
+        engine.dispose()
+
+
+def queued_tasks(url: str) -> int | str:
+    try:
+        from plugin.queue import make_huey
+        huey = make_huey(url)
+        return huey.pending_count()
+    except Exception as exc:  # the count is informative only
+        return f"n/a ({type(exc).__name__})"
+
+
+# -- main ---------------------------------------------------------------------------
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("-n", "--requests", type=int, default=5000)
+    ap.add_argument("--warmup", type=int, default=200, help="requests before measuring")
+    ap.add_argument("--concurrency", type=int, default=16)
+    ap.add_argument("--procs", type=int, default=2, help="load-generator processes (python client)")
+    ap.add_argument("--client", choices=["python", "wrk"], default="python")
+    ap.add_argument("--queue", choices=["sqlite", "redis"], default="sqlite")
+    ap.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    ap.add_argument("--web-workers", type=int, default=4)
+    ap.add_argument("--max-seconds", type=float, default=90, help="stop sending after this long")
+    ap.add_argument("--wrk-seconds", type=float, default=5, help="run length with --client wrk "
+                    "(wrk sends for a fixed time, not a fixed count)")
+    ap.add_argument("--keep-log", action="store_true", help="print the service log at the end")
+    args = ap.parse_args()
+    if args.client == "wrk" and not shutil.which("wrk"):
+        ap.error("wrk is not installed (apt-get install -y wrk)")
+    c.install_sigterm()
+
+    from plugin.simulators.zammad import ZammadSimulator
+
+    body = c.FIXTURE_01.read_bytes()
+    signature = c.sign(body)
+    run_id = uuid.uuid4().hex[:8]
+    prefix = f"bench-{run_id}-"
+    port = c.free_port()
+    before = c.load_note()
+
+    with c.temp_dir("bench-intake-") as work, c.backends(args.queue, args.db), \
+            ZammadSimulator(token=c.SIM_TOKEN) as sim:
+        data_dir = work / "data"
+        env = c.service_env(data_dir, sim.base_url, args.queue, args.db)
+        service = c.Service(["--no-worker", "--web-workers", str(args.web_workers)], env,
+                            work / "serve.log")
+        with service:
+            service.start(port)
+            # Warm-up: every gunicorn worker has its connections open and its code hot.
+            warm = [f"warm-{run_id}-{i}" for i in range(args.warmup)]
+            head = _request_head(port, len(body), signature)
+            with cf.ThreadPoolExecutor(args.concurrency) as pool:
+                warm_status = list(pool.map(lambda k: _one(port, head, body, k)[0], warm))
+            if any(s != 202 for s in warm_status):
+                print(f"warm-up answers: {sorted(set(warm_status))}\n{service.log_tail()}")
+                return 1
+
+            cpu0_srv = service.group_cpu_seconds()
+            cpu0_gen = cpu_seconds_self_and_children()
+            busy0 = c.machine_busy_seconds()
+            if args.client == "python":
+                keys = [f"{prefix}{i}" for i in range(args.requests)]
+                threads = max(1, args.concurrency // args.procs)
+                results = run_python_clients(port, body, signature, keys, args.procs, threads,
+                                             args.max_seconds)
+                acked = {r[0] for r in results if r[1] == 202}
+                statuses: dict[int, int] = {}
+                for r in results:
+                    statuses[r[1]] = statuses.get(r[1], 0) + 1
+                lat = sorted(r[4] * 1000 for r in results)
+                seconds = max(r[3] for r in results) - min(r[2] for r in results)
+                sent, ok = len(results), len(acked)
+                p50, p99, pmax = c.percentile(lat, 50), c.percentile(lat, 99), lat[-1]
+                gen_note = f"python: {args.procs} processes x {threads} threads, new connection each"
+            else:
+                w = run_wrk(port, c.FIXTURE_01, signature, args.wrk_seconds, args.concurrency, 2,
+                            prefix, work)
+                seconds, ok, sent = w["seconds"], w["ok"], w["sent"]
+                p50, p99, pmax = w["p50"], w["p99"], w["max"]
+                statuses = {202: w["ok"], "other": w["bad"]}
+                acked = None
+                gen_note = (f"wrk: 2 threads x {args.concurrency} connections for {args.wrk_seconds:g} s; "
+                            f"socket errors {w['errors']}")
+            cpu_srv = (service.group_cpu_seconds() or 0) - (cpu0_srv or 0)
+            cpu_gen = cpu_seconds_self_and_children() - cpu0_gen
+            cpu_other = c.machine_busy_seconds() - busy0 - cpu_srv - cpu_gen
+            log_tail = service.log_tail() if args.keep_log else ""
+        # The service is stopped: every acknowledged delivery must be in the ledger.
+        keys_in_ledger = ledger_keys(c.database_url(data_dir, args.db), prefix)
+        pending = queued_tasks(c.queue_url(data_dir, args.queue))
+
+    rps = ok / seconds if seconds > 0 else float("nan")
+    lost = (len(acked - keys_in_ledger) if acked is not None else max(0, ok - len(keys_in_ledger)))
+    print(f"intake  queue={args.queue} ledger={args.db} web-workers={args.web_workers} "
+          f"concurrency={args.concurrency} body={len(body)} B")
+    print(f"  machine            {before} before the run")
+    print(f"  load generator     {gen_note}")
+    print(f"  requests           {sent} sent, {ok} answered 202, statuses {statuses}")
+    print(f"  seconds            {seconds:.2f}")
+    print(f"  req/s (202)        {rps:,.0f}")
+    print(f"  ack latency ms     p50 {p50:.1f}   p99 {p99:.1f}   max {pmax:.1f}")
+    print(f"  ledger rows        {len(keys_in_ledger)} of this run "
+          f"({'all acknowledged keys present' if lost == 0 else f'{lost} ACKNOWLEDGED KEYS MISSING'})")
+    print(f"  queued tasks       {pending} (run + {args.warmup} warm-up; nothing consumes them)")
+    if seconds > 0:
+        print(f"  CPU, cores         service {cpu_srv / seconds:.2f}, load generator "
+              f"{cpu_gen / seconds:.2f}, other processes {max(0.0, cpu_other) / seconds:.2f} "
+              f"(of {os.cpu_count()})")
+    print(f"  target >= {TARGET_RPS:.0f}/s     {c.verdict(rps >= TARGET_RPS)}")
+    print(f"  target p99 < {TARGET_P99_MS:.0f} ms   {c.verdict(p99 < TARGET_P99_MS)}")
+    if log_tail:
+        print("--- service log (tail) ---\n" + log_tail)
+    return 0 if lost == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
