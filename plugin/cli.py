@@ -158,6 +158,49 @@ def replay(dry_run, ids):
     click.echo(f"{len(dead)} dead letter(s) queued again")
 
 
+@cli.command()
+@click.argument("platform", type=click.Choice(["zammad", "jira"]))
+@click.option("--dry-run", is_flag=True, help="print what would change; change nothing")
+@click.option("--bot-login", default=None,
+              help="the plugin user's login, when the token used here is an admin's")
+@friendly
+def install(platform, dry_run, bot_login):
+    """Create or update the webhook, trigger and fields the plugin needs (idempotent)."""
+    import importlib
+
+    from .hooks import ADAPTERS
+    from .manifest import load_manifest
+
+    settings = _settings()
+    secret = getattr(settings, f"{platform}_webhook_secret")
+    if not settings.public_url or not secret:
+        raise EnricherError(f"set ENRICHER_PUBLIC_URL and ENRICHER_{platform.upper()}_WEBHOOK_SECRET "
+                            "first: the webhook is created with them", key="not_configured")
+    client = ADAPTERS[platform](settings).client()
+    bot_id = client.find_user_id(bot_login) if bot_login else client.bot_id()
+    admin = importlib.import_module(f"plugin.admin.{platform}")
+    changes = admin.install(client, load_manifest(), settings.public_url, secret, bot_id,
+                            dry_run=dry_run, language=settings.language)
+    for change in changes:
+        click.echo(("would " if dry_run else "") + change.line())
+    click.echo(f"{len(changes)} change(s){' planned' if dry_run else ''}; "
+               f"{'nothing to do' if not changes else 'done' if not dry_run else 'run without --dry-run to apply'}")
+
+
+@cli.command()
+@friendly
+def doctor():
+    """Check settings, platforms, permissions, webhook wiring, queue, database, dead letters."""
+    from .doctor import run_checks
+
+    results = run_checks(_settings())
+    for check in results:
+        click.echo(check.line())
+    failed = [c for c in results if not c.ok]
+    click.echo(f"{len(results) - len(failed)} ok, {len(failed)} failed")
+    sys.exit(1 if failed else 0)
+
+
 def main():
     from .demo import demo
     cli.add_command(demo)

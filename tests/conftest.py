@@ -57,3 +57,54 @@ def make_settings(tmp_path):
             base.pop(k, None)
         return load_settings(environ=base)
     return make
+
+
+REDIS_URL = os.environ.get("ENRICHER_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+POSTGRES_URL = os.environ.get("ENRICHER_TEST_POSTGRES_URL",
+                              "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def redis_unavailable() -> str | None:
+    import redis
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5).ping()
+        return None
+    except redis.RedisError as exc:
+        return f"no Redis server at {REDIS_URL}: {exc}"
+
+
+def postgres_unavailable() -> str | None:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
+    try:
+        engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 2})
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+        engine.dispose()
+        return None
+    except OperationalError as exc:
+        return f"no PostgreSQL server at {POSTGRES_URL}: {str(exc).splitlines()[0]}"
+
+
+def reset_scale_out_servers() -> None:
+    """Empty the test Redis db and the ledger tables, so each test starts clean."""
+    import redis
+    from sqlalchemy import create_engine
+
+    from plugin.store import metadata
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    engine = create_engine(POSTGRES_URL)
+    metadata.drop_all(engine)
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "redis+postgres"])
+def backend(request):
+    """Environment for the queue and ledger: embedded defaults, or the scale-out servers."""
+    if request.param == "sqlite":
+        return {}
+    reason = redis_unavailable() or postgres_unavailable()
+    if reason:
+        pytest.skip(reason)
+    reset_scale_out_servers()
+    return {"ENRICHER_QUEUE_URL": REDIS_URL, "ENRICHER_DATABASE_URL": POSTGRES_URL}

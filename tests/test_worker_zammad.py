@@ -75,8 +75,8 @@ def rsps():
 
 
 @pytest.fixture
-def setup(make_settings, rsps):
-    settings = make_settings(ENRICHER_MAX_ATTEMPTS="3")
+def setup(make_settings, rsps, backend):
+    settings = make_settings(ENRICHER_MAX_ATTEMPTS="3", **backend)
     ledger = Ledger(settings.database_url, lock_dir=settings.data_dir)
     client = ZammadClient("http://zammad.test", "tok-123456", retries=0)
     processor = Processor(settings, ledger, load_manifest(), clients={"zammad": client})

@@ -41,9 +41,10 @@ class Names:
 class Term:
     """One rule: a keyword (substring for CJK, word match for ASCII) or a regex."""
 
-    text: str
+    text: str                 # as the admin wrote it (shown in the reason line)
     weight: float
-    regex: re.Pattern | None  # None: plain substring match on normalised text
+    regex: re.Pattern | None  # None: substring match of `key` in lower-cased text
+    key: str = ""
 
 
 @dataclass(frozen=True)
@@ -181,10 +182,20 @@ class CatalogItemSchema(Schema):
     @post_load
     def make(self, data, **kw):
         kws = data.pop("keywords")
-        return CatalogItem(keywords=tuple(kws["zh"]) + tuple(kws["en"]),
+        return CatalogItem(keywords=_dedupe(kws["zh"] + kws["en"]),
                            examples=tuple(data.pop("examples")),
                            channels=tuple(data.pop("channels")),
                            self_help=tuple(data.pop("self_help")), **data)
+
+
+def _dedupe(terms: tuple[Term, ...]) -> tuple[Term, ...]:
+    """A term listed under both languages counts once, with its larger weight."""
+    best: dict[str, Term] = {}
+    for t in terms:
+        key = t.text.lower()
+        if key not in best or t.weight > best[key].weight:
+            best[key] = t
+    return tuple(best.values())
 
 
 def _flatten(messages: Any, prefix: str = "") -> list[str]:

@@ -20,30 +20,44 @@ _ASCII = re.compile(r"^[\x00-\x7f]+$")
 _SEP = re.compile(r"[\s\-_/]+")
 
 
+def fold(text: str) -> str:
+    """Full-width to half-width (NFKC), runs of spaces to one; case kept for display."""
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text or ""))
+
+
 def normalise(text: str) -> str:
-    """Full-width to half-width (NFKC), lower case, runs of spaces to one."""
-    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text or "")).lower()
+    return fold(text).lower()
 
 
 @lru_cache(maxsize=4096)
 def compile_keyword(text: str, weight: float = 1.0) -> Term:
     term = normalise(text).strip()
     if not _ASCII.match(term):
-        return Term(term, weight, None)
+        return Term(fold(text).strip(), weight, None, key=term)
     prefix = term.endswith("*")
     words = [re.escape(w) for w in _SEP.split(term.rstrip("*")) if w]
     body = r"[\s\-_/]*".join(words) + (r"[a-z0-9]*" if prefix else "")
-    return Term(text.strip(), weight, re.compile(rf"(?<![a-z0-9]){body}(?![a-z0-9])"))
+    return Term(text.strip(), weight, re.compile(rf"(?<![a-z0-9]){body}(?![a-z0-9])", re.IGNORECASE))
 
 
-def term_hits(terms: Iterable[Term], text: str) -> list[Term]:
-    """The terms found in already-normalised text, each at most once."""
-    return [t for t in terms if (t.text in text if t.regex is None else t.regex.search(text))]
+def term_hits(terms: Iterable[Term], folded: str) -> list[tuple[str, float]]:
+    """(what matched, weight) for each term found in `fold`ed text, each term at most once.
+
+    A word rule is shown by the text it matched, so "install*" reads "installed"."""
+    lower = folded.lower()
+    hits = []
+    for t in terms:
+        if t.regex is None:
+            if t.key in lower:
+                hits.append((t.text, t.weight))
+        elif found := t.regex.search(folded):
+            hits.append((found.group(0).strip(), t.weight))
+    return hits
 
 
 def word_hits(words: Iterable[str], text: str) -> list[str]:
     """Plain word lists (urgency, complaint ...) matched like keywords."""
-    return [t.text for t in term_hits(_compiled(tuple(words)), normalise(text))]
+    return [shown for shown, _ in term_hits(_compiled(tuple(words)), fold(text))]
 
 
 @lru_cache(maxsize=64)
@@ -60,12 +74,12 @@ class RuleMatch:
 
 def match(text: str, catalog: Iterable[CatalogItem]) -> list[RuleMatch]:
     """Items whose keywords or patterns occur in the text, best first."""
-    norm = normalise(text)
+    folded = fold(text)
     out = []
     for item in catalog:
-        hits = term_hits(item.keywords, norm) + [p for p in item.patterns if p.regex.search(norm)]
+        hits = term_hits(item.keywords + item.patterns, folded)
         if hits:
-            out.append(RuleMatch(item, sum(h.weight for h in hits), tuple(h.text for h in hits)))
+            out.append(RuleMatch(item, sum(w for _, w in hits), tuple(t for t, _ in hits)))
     out.sort(key=lambda m: -m.score)
     return out
 

@@ -79,6 +79,12 @@ class ZammadClient(RestClient):
                                            self.lookup_names("ticket_priorities")),
                           separators=(",", ":"), ensure_ascii=False).encode()
 
+    def find_user_id(self, login: str) -> str:
+        for user in self.request("GET", "/users/search", params={"query": login}) or []:
+            if login.lower() in (str(user.get("login")).lower(), str(user.get("email")).lower()):
+                return str(user["id"])
+        raise PlatformError(f"no Zammad user with login {login}", key="not_found")
+
     def webhooks(self) -> list:
         return self.request("GET", "/webhooks")
 

@@ -43,6 +43,7 @@ class Service:
             if name not in env:
                 self.env.pop(name, None)
         self.proc: subprocess.Popen | None = None
+        self.workers: list[subprocess.Popen] = []
         self.log = data_dir / "service.log"
 
     @property
@@ -59,6 +60,14 @@ class Service:
         wait_until(self._healthy, 30, what=f"service health (log: {self.log})")
         return self
 
+    def start_worker(self) -> subprocess.Popen:
+        """A separate `desk-enricher worker` process, as on another machine."""
+        out = open(self.log, "ab")
+        proc = subprocess.Popen([sys.executable, "-m", "plugin", "worker"], env=self.env,
+                                stdout=out, stderr=out, start_new_session=True)
+        self.workers.append(proc)
+        return proc
+
     def _healthy(self) -> bool:
         if self.proc.poll() is not None:
             raise AssertionError(f"service exited: {self.log.read_text()[-3000:]}")
@@ -74,6 +83,10 @@ class Service:
             self.proc.wait(timeout=10)
 
     def stop(self) -> None:
+        for worker in self.workers:
+            if worker.poll() is None:
+                os.killpg(worker.pid, signal.SIGTERM)
+                worker.wait(timeout=15)
         if self.proc and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
             try:

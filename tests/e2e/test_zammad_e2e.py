@@ -109,3 +109,27 @@ def test_tickets_created_while_service_was_down_are_reconciled(sim, service):
     keys = [r["delivery_key"] for r in svc.ledger().rows("deliveries")]
     assert all(k.startswith("reconcile:") for k in keys)
     assert all("enrich_record_quality" in sim.tickets[t] for t in tickets)
+
+
+def test_scale_out_intake_and_two_workers_on_redis_and_postgres(sim, service):
+    from tests.conftest import (POSTGRES_URL, REDIS_URL, postgres_unavailable, redis_unavailable,
+                                reset_scale_out_servers)
+    reason = redis_unavailable() or postgres_unavailable()
+    if reason:
+        pytest.skip(reason)
+    reset_scale_out_servers()
+    svc = service(ENRICHER_QUEUE_URL=REDIS_URL, ENRICHER_DATABASE_URL=POSTGRES_URL,
+                  ENRICHER_RECONCILE_SECONDS="0").start("--no-worker")
+    svc.start_worker()
+    svc.start_worker()
+    sim.latency = 0.02
+    tickets = [sim.create_ticket(f"Scale {i}: 邮箱收不到邮件", "Outlook 收不到外部邮件。", f"s{i}@acme.example",
+                                 customer_name=f"S {i}") for i in range(20)]
+    for tid in tickets:
+        assert sim.send_webhook(f"{svc.url}/hooks/zammad", SECRET, tid,
+                                article_id=sim.articles[tid][0]["id"]).status_code == 202
+    wait_until(lambda: all_done(svc, len(tickets)), timeout=60, what="two workers to finish")
+    assert [notes_by_ticket(sim).get(t) for t in tickets] == [1] * len(tickets)
+    ledger = svc.ledger()
+    assert ledger.url.startswith("postgresql")
+    assert len(ledger.rows("outcomes")) == len(tickets)

@@ -1,0 +1,240 @@
+"""The classification step: rules + learned model -> catalog item, value stream,
+priority, group; human triage when unsure; agents' corrections are never overwritten.
+
+Combination (documented for admins): the rules give each matched item
+score / (total score + rule_smoothing). With a model whose labels are catalog ids,
+the model's probability is mixed with the rules' normalised scores, the rules
+weighing (1 - model_weight) x total / (total + rule_smoothing): no rule match
+leaves the model alone, strong agreeing rules raise the confidence, disagreeing
+rules lower it. The confidence is the best item's combined value.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from ..models import Findings, StepContext, Ticket
+from . import rules
+from .catalog import STEP, CatalogItem, ClassificationSettings, find_item, load_settings
+from .value_stream import ALL_STREAM_TAGS, PRIORITIES, Stream, decide_priority, decide_stream, \
+    stream_name, stream_tag
+
+log = logging.getLogger(__name__)
+
+TAG_TRIAGE = "enrich:triage"
+TAG_MAJOR = "enrich:major-event"
+TAG_FORMAL_COMPLAINT = "enrich:complaint-formal"
+TAG_PROTECTED = "enrich:protected"
+
+
+@dataclass(frozen=True)
+class Decision:
+    item: CatalogItem | None          # None: below the threshold, human triage
+    best: CatalogItem | None          # the best guess, whether sure or not
+    confidence: float
+    terms: tuple[str, ...] = ()
+    model_p: float | None = None
+    model_info: Mapping[str, Any] = field(default_factory=dict)
+
+
+# --- settings -------------------------------------------------------------------
+
+_DEFAULT: list[ClassificationSettings] = []
+_FROM_FILE: dict[int, tuple[Any, ClassificationSettings]] = {}
+
+
+def settings_of(ctx: StepContext) -> ClassificationSettings:
+    """ClassificationSettings from the context: the object itself, `settings.classification`,
+    or the main settings file's `classification:` / `catalog:` / `language:` sections."""
+    s = ctx.settings
+    if isinstance(s, ClassificationSettings):
+        return s
+    embedded = getattr(s, "classification", None) if s is not None else None
+    if isinstance(embedded, ClassificationSettings):
+        return embedded
+    file = getattr(s, "file", None)
+    if isinstance(file, Mapping):
+        cached = _FROM_FILE.get(id(file))
+        if cached is None or cached[0] is not file:
+            data = dict(file.get("classification") or {})
+            if file.get("catalog") is not None:
+                data.setdefault("catalog", file["catalog"])
+            data.setdefault("language", file.get("language", "zh-CN"))
+            cached = _FROM_FILE[id(file)] = (file, load_settings(data))
+        return cached[1]
+    if not _DEFAULT:
+        _DEFAULT.append(ClassificationSettings())
+    return _DEFAULT[0]
+
+
+# --- deciding -------------------------------------------------------------------
+
+def _model_scores(model: Any, text: str, ids: set[str]) -> tuple[dict[str, float], dict]:
+    """Model probabilities for catalog ids only; a model on other labels only informs."""
+    if model is None:
+        return {}, {}
+    try:
+        probs = model.scores(text)
+    except Exception:   # a broken model must not stop enrichment: rules still work
+        log.exception("model_predict_failed")
+        return {}, {"error": "predict failed"}
+    top = max(probs, key=probs.get)
+    usable = {k: v for k, v in probs.items() if k in ids}
+    info = {"label": top, "probability": round(float(probs[top]), 4), "used": bool(usable),
+            "version": getattr(model, "version", None)}
+    return usable, info
+
+
+def decide(text: str, model: Any, s: ClassificationSettings) -> Decision:
+    matches = rules.match(text, s.catalog)
+    by_id = {it.id: it for it in s.catalog}
+    model_p, info = _model_scores(model, text, set(by_id))
+    ruled = rules.rule_distribution(matches, s.rule_smoothing)
+    if model_p:
+        total = sum(ruled.values())
+        w_rules = (1 - s.model_weight) * total
+        norm = {k: v / total for k, v in ruled.items()} if total else {}
+        combined = {k: (1 - w_rules) * model_p.get(k, 0.0) + w_rules * norm.get(k, 0.0)
+                    for k in set(model_p) | set(norm)}
+    else:
+        combined = ruled
+    if not combined:
+        return Decision(None, None, 0.0, model_info=info)
+    best_id = max(combined, key=lambda k: (combined[k], ruled.get(k, 0.0)))
+    best = by_id[best_id]
+    confidence = max(0.0, min(1.0, combined[best_id]))
+    terms = next((m.terms for m in matches if m.item.id == best_id), ())
+    sure = confidence >= s.confidence_threshold
+    return Decision(best if sure else None, best, confidence, terms, model_p.get(best_id), info)
+
+
+def corrections(ticket: Ticket, previous: Mapping[str, Any], s: ClassificationSettings) -> list[dict]:
+    """Where an agent changed what the plugin wrote: a misclassification for the ledger."""
+    out = []
+    before, now = previous.get("enrich_category"), ticket.fields.get("enrich_category")
+    if before and now and str(now) != str(before):
+        out.append({"field": "enrich_category", "from": before, "to": now})
+    suggested = previous.get("enrich_group")
+    triaged = previous.get("enrich_triage") in (True, "true", "True")
+    if suggested and ticket.group and not triaged and suggested != s.triage_group \
+            and ticket.group != suggested and _moved_to(ticket, ticket.group):
+        out.append({"field": "enrich_group", "from": suggested, "to": ticket.group})
+    return out
+
+
+def _moved_to(ticket: Ticket, group: str) -> bool:
+    """When the platform tells the group history, someone must have moved the ticket there;
+    a ticket still sitting in its intake group is not a correction."""
+    moves = [h for h in ticket.history if h.field == "group"]
+    return not moves or moves[-1].new == group
+
+
+# --- findings -------------------------------------------------------------------
+
+def classify(ticket: Ticket, ctx: StepContext) -> Findings:
+    s = settings_of(ctx)
+    previous = ctx.previous or {}
+    current = ticket.fields.get("enrich_category")
+    if previous.get("enrich_category") or current:
+        return _follow_up(ticket, ctx, s, previous, current or previous.get("enrich_category"))
+    return _first(ticket, ctx, s)
+
+
+def _first(ticket: Ticket, ctx: StepContext, s: ClassificationSettings) -> Findings:
+    text, lang = ticket.text, s.language
+    d = decide(text, ctx.model, s)
+    stream = decide_stream(text, d.item, ticket.id, ctx.recent, ctx.now, s)
+    level, factors = decide_priority(text, d.item, stream, ticket.requester.vip, s)
+    group = (d.item.group(lang) if d.item else None) or s.triage_group
+    triage = d.item is None
+    fields: dict[str, Any] = {
+        "enrich_value_stream": stream_name(stream.value_stream, lang),
+        "enrich_priority": f"P{level}", "enrich_group": group,
+        "enrich_confidence": round(d.confidence, 2), "enrich_triage": triage}
+    if d.item:
+        fields["enrich_category"] = d.item.path(lang)
+    tags = _stream_tags(stream) | ({TAG_TRIAGE} if triage else set())
+    if d.item and d.item.protected:
+        tags.add(TAG_PROTECTED)
+    facts = {**_stream_facts(stream, d.item), "priority": f"P{level}",
+             "priority_name": PRIORITIES[level].en, "priority_factors": factors,
+             "confidence": round(d.confidence, 4), "triage": triage, "group": group,
+             "matched": list(d.terms), "model": dict(d.model_info),
+             "candidate": d.best.id if d.best else None,
+             "protected": bool(d.item and d.item.protected),
+             "self_help": [{"title": h.title.get(lang), "url": h.url}
+                           for h in (d.item.self_help if d.item else ())]}
+    remove = (ALL_STREAM_TAGS | {TAG_TRIAGE, TAG_MAJOR, TAG_FORMAL_COMPLAINT}) - tags
+    return Findings(step=STEP, fields=fields, tags=frozenset(tags), remove_tags=frozenset(remove),
+                    note=(_reason(d, stream, level, group, s),), facts=facts)
+
+
+def _follow_up(ticket: Ticket, ctx: StepContext, s: ClassificationSettings,
+               previous: Mapping[str, Any], category: Any) -> Findings:
+    """Never re-classify (no flip-flop), never overwrite an agent; only escalate to a major event."""
+    item = find_item(s.catalog, category)
+    stream = decide_stream(ticket.text, item, ticket.id, ctx.recent, ctx.now, s)
+    facts: dict[str, Any] = {**_stream_facts(stream, item), "first": False}
+    found = corrections(ticket, previous, s)
+    if found:
+        facts["correction"] = found[0] if len(found) == 1 else found
+    major_name = stream_name("major_event", s.language)
+    already = major_name in (previous.get("enrich_value_stream"),
+                             ticket.fields.get("enrich_value_stream"))
+    if not stream.major_event or already:
+        facts["value_stream"] = None    # unchanged: what was written stays
+        return Findings(step=STEP, facts=facts)
+    tags = _stream_tags(stream)
+    note = (f"重大事件 Major event: {_major_why(stream)} — 优先级 Priority: P4",)
+    return Findings(step=STEP, fields={"enrich_value_stream": major_name, "enrich_priority": "P4"},
+                    tags=frozenset(tags), remove_tags=frozenset(ALL_STREAM_TAGS - tags),
+                    note=note, facts={**facts, "priority": "P4", "escalated": True})
+
+
+def _stream_tags(stream: Stream) -> set[str]:
+    tags = {stream_tag(stream.value_stream)}
+    if stream.major_event:
+        tags.add(TAG_MAJOR)
+    if stream.complaint == "formal":
+        tags.add(TAG_FORMAL_COMPLAINT)
+    return tags
+
+
+def _stream_facts(stream: Stream, item: CatalogItem | None) -> dict[str, Any]:
+    return {"category": item.id if item else None,
+            "category_path": item.path() if item else None,
+            "value_stream": stream.value_stream, "complaint": stream.complaint,
+            "major_event": stream.major_event, "major_event_words": list(stream.major_words),
+            "similar_recent": stream.similar_recent}
+
+
+def _major_why(stream: Stream) -> str:
+    if stream.major_words:
+        return "matched " + ", ".join(f"'{w}'" for w in stream.major_words)
+    return f"{stream.similar_recent} similar tickets in the window"
+
+
+def _reason(d: Decision, stream: Stream, level: int, group: str,
+            s: ClassificationSettings) -> str:
+    lang = s.language
+    evidence = []
+    if d.terms:
+        evidence.append("matched " + ", ".join(f"'{t}'" for t in d.terms[:6]))
+    if d.model_p is not None:
+        evidence.append(f"model {d.model_p:.2f}")
+    if d.item:
+        head = f"分类 Category: {d.item.path(lang)}"
+    else:
+        guess = f"; best guess {d.best.path(lang)}" if d.best else ""
+        head = (f"分类 Category: 待人工分诊 needs triage (confidence {d.confidence:.2f} < "
+                f"{s.confidence_threshold:.2f}{guess})")
+    tail = [f"confidence {d.confidence:.2f}"] if d.item else []
+    parts = "; ".join(evidence + tail)
+    vs = stream_name(stream.value_stream, lang)
+    if stream.major_event:
+        vs += f" ({_major_why(stream)})"
+    elif stream.complaint:
+        vs += f" ({stream.complaint})"
+    return (f"{head}{' — ' + parts if parts else ''} · 类型 Value stream: {vs}"
+            f" · 优先级 Priority: P{level} · 组 Group: {group}")

@@ -1,0 +1,74 @@
+"""`desk-enricher doctor`: every check an admin would otherwise do by hand, one line
+each with a stable key and what to do; exit code 1 when any fails."""
+from __future__ import annotations
+
+from typing import Any
+
+from .admin import Check
+from .errors import EnricherError
+
+
+def run_checks(settings: Any) -> list[Check]:
+    from .manifest import load_manifest
+    from .queue import make_huey
+    from .store import Ledger
+
+    out: list[Check] = [Check("settings", True, "environment and settings file are valid")]
+    try:
+        manifest = load_manifest()
+        out.append(Check("manifest", True, f"{manifest['name']} {manifest['version']}"))
+    except EnricherError as exc:
+        return out + [Check("manifest", False, exc.message, "restore manifest.json from the release")]
+    out += _store_checks(settings, Ledger, make_huey)
+    out += _platform_checks(settings, manifest)
+    return out
+
+
+def _store_checks(settings, ledger_cls, make_huey) -> list[Check]:
+    out = []
+    try:
+        ledger = ledger_cls(settings.database_url, lock_dir=settings.data_dir)
+        ledger.ping()
+        out.append(Check("database", True, settings.database_url.split("://")[0]))
+        dead = len(ledger.by_status("dead"))
+        out.append(Check("dead_letters", dead == 0, f"{dead} dead letter(s)",
+                         "see `desk-enricher replay --dry-run`, fix the cause, then `replay`"))
+    except Exception as exc:  # any driver error: report it, do not crash the doctor
+        out.append(Check("database", False, f"{type(exc).__name__}: {str(exc)[:200]}",
+                         "check ENRICHER_DATABASE_URL and that the server runs"))
+    try:
+        huey = make_huey(settings.queue_url)
+        out.append(Check("queue", True, f"{settings.queue_url.split('://')[0]}, "
+                                        f"{huey.pending_count()} waiting"))
+    except Exception as exc:
+        out.append(Check("queue", False, f"{type(exc).__name__}: {str(exc)[:200]}",
+                         "check ENRICHER_QUEUE_URL and that the server runs"))
+    return out
+
+
+def _platform_checks(settings, manifest) -> list[Check]:
+    from .app import enabled_platforms
+    from .hooks import ADAPTERS
+
+    platforms = enabled_platforms(settings)
+    if not platforms:
+        return [Check("platforms", False, "no platform configured",
+                      "set ENRICHER_ZAMMAD_URL or ENRICHER_JIRA_URL with their tokens and secrets")]
+    out = []
+    for name in platforms:
+        adapter = ADAPTERS[name](settings)
+        out.append(Check(f"{name}.secret", adapter.secret_configured(),
+                         "webhook secret set" if adapter.secret_configured() else "no webhook secret",
+                         f"set ENRICHER_{name.upper()}_WEBHOOK_SECRET"))
+        try:
+            client = adapter.client()
+        except EnricherError as exc:
+            out.append(Check(f"{name}.reachable", False, exc.message, "set the platform URL and token"))
+            continue
+        out += _admin_module(name).checks(client, manifest, settings.public_url)
+    return out
+
+
+def _admin_module(name: str):
+    import importlib
+    return importlib.import_module(f".admin.{name}", __package__)
