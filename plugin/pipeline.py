@@ -75,6 +75,8 @@ def plan(ticket_id: str, current: CurrentState, findings: list[Findings],
     add = sorted(t for t in tags if t.lower() not in have)
     drop = sorted(t for t in current.tags if t.lower() in {r.lower() for r in remove})
     note = render_note(findings) if changed else None
+    if note is not None and note in current.notes:
+        note = None   # an earlier try's write landed after it timed out: never say it twice
     return WritePlan(ticket_id=ticket_id, fields=changed, add_tags=tuple(add),
                      remove_tags=tuple(drop), note=note)
 

@@ -32,6 +32,7 @@ class CurrentState:
     tags: tuple[str, ...]
     group: str | None = None
     updated_by_id: str | None = None
+    notes: tuple[str, ...] = ()   # the plugin's notes already on the ticket (a timed-out write may have landed)
 
 
 def check_hmac(secret: str, raw_body: bytes, header_value: str | None, algorithm: str) -> None:

@@ -134,10 +134,12 @@ class ZammadClient(RestClient):
         assets = data.get("assets") or {}
         ticket = (assets.get("Ticket") or {}).get(str(ticket_id)) or {}
         group = (assets.get("Group") or {}).get(str(ticket.get("group_id"))) or {}
+        notes = tuple(a.get("body") or "" for a in (assets.get("TicketArticle") or {}).values()
+                      if a.get("subject") == NOTE_SUBJECT)
         return CurrentState(
             fields={k: v for k, v in ticket.items() if k.startswith("enrich_")},
             tags=tuple(data.get("tags") or ()), group=group.get("name"),
-            updated_by_id=str(ticket.get("updated_by_id")) if ticket else None)
+            updated_by_id=str(ticket.get("updated_by_id")) if ticket else None, notes=notes)
 
     def apply(self, plan: WritePlan) -> None:
         """Fields and the internal note in one PUT; then one call per tag change."""

@@ -133,3 +133,15 @@ def test_scale_out_intake_and_two_workers_on_redis_and_postgres(sim, service):
     ledger = svc.ledger()
     assert ledger.url.startswith("postgresql")
     assert len(ledger.rows("outcomes")) == len(tickets)
+
+
+def test_write_that_times_out_but_lands_later_is_not_repeated(sim, service):
+    svc = service(ENRICHER_RECONCILE_SECONDS="0", ENRICHER_HTTP_TIMEOUT="0.5",
+                  ENRICHER_RETRY_BASE_SECONDS="1", ENRICHER_HTTP_RETRIES="0").start()
+    sim.hang_next(1, 0.8, match="PUT /api/v1/tickets")    # answers after our timeout, but lands
+    tid = sim.create_ticket("无法登录 OA 系统", "OA 登录提示密码错误。", "h@acme.example", customer_name="H")
+    sim.send_webhook(f"{svc.url}/hooks/zammad", SECRET, tid, article_id=sim.articles[tid][0]["id"])
+    wait_until(lambda: all_done(svc, 1), timeout=30, what="enrichment after a timeout")
+    row = svc.ledger().rows("deliveries")[0]
+    assert row["attempts"] == 2, "the timeout was retried"
+    assert notes_by_ticket(sim)[tid] == 1
