@@ -47,18 +47,19 @@ class Core:
 
 
 def enabled_platforms(settings: Settings) -> list[str]:
-    return [name for name in ADAPTERS
-            if getattr(settings, f"{name}_url", None) or getattr(settings, f"{name}_webhook_secret", None)]
+    # Any credential for inbound webhooks enables intake, even without the REST URL (a
+    # web-only process); Jira Automation calls have a secret of their own.
+    keys = ("url", "webhook_secret", "automation_secret")
+    return [name for name in ADAPTERS if any(getattr(settings, f"{name}_{k}", None) for k in keys)]
 
 
 def check_secrets(adapters: Mapping[str, Any], insecure: bool) -> None:
     """Fail closed: a platform without a webhook secret is refused unless told otherwise."""
     missing = [name for name, a in adapters.items() if not a.secret_configured()]
     if missing and not insecure:
-        raise SettingsError(
-            f"no webhook secret for {', '.join(missing)}: set "
-            + ", ".join(f"ENRICHER_{m.upper()}_WEBHOOK_SECRET" for m in missing)
-            + " (or --insecure-no-signature, for local trials only)", key="missing_secret")
+        wanted = "; ".join(" or ".join(adapters[m].secret_env) for m in missing)
+        raise SettingsError(f"no webhook secret for {', '.join(missing)}: set {wanted} "
+                            "(or --insecure-no-signature, for local trials only)", key="missing_secret")
     for name in missing:
         log.warning("INSECURE: accepting unsigned webhooks", extra={"platform": name})
 

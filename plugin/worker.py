@@ -80,7 +80,8 @@ class Processor:
         client = self.client(row["platform"])
         current = client.current_state(ticket.id)
         ticket = replace(ticket, fields={**ticket.fields, **current.fields}, tags=current.tags,
-                         group=current.group or ticket.group)
+                         group=current.group or ticket.group,
+                         **{k: v for k, v in current.overrides.items() if v is not None})
         known = self.ledger.ticket(ticket.platform, ticket.id) or {}
         ctx = self._context(ticket, known)
         found = pipeline.run(ticket, ctx, self.steps)

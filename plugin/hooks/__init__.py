@@ -4,10 +4,12 @@ manifest entry; the web layer and the pipeline do not change."""
 from __future__ import annotations
 
 from .base import Adapter, Intake
+from .jira import JiraAdapter
 from .zammad import ZammadAdapter
 
 ADAPTERS: dict[str, type[Adapter]] = {
     ZammadAdapter.name: ZammadAdapter,
+    JiraAdapter.name: JiraAdapter,
 }
 
 __all__ = ["ADAPTERS", "Adapter", "Intake"]

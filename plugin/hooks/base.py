@@ -5,7 +5,7 @@ import abc
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from marshmallow import Schema, ValidationError
@@ -32,6 +32,10 @@ class CurrentState:
     tags: tuple[str, ...]
     group: str | None = None
     updated_by_id: str | None = None
+    # Ticket attributes the same GET returns fresher or fuller than the payload (Jira:
+    # the reporter's e-mail, which webhooks never carry, and what a cut-down comment
+    # event leaves out). The worker lays them over the normalized ticket.
+    overrides: Mapping[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()   # the plugin's notes already on the ticket (a timed-out write may have landed)
 
 
@@ -69,6 +73,7 @@ class Adapter(abc.ABC):
 
     name = ""
     delivery_header = ""
+    secret_env: tuple[str, ...] = ()   # any one of these configures inbound authentication
 
     def __init__(self, settings: Any, insecure: bool = False):
         self.settings = settings

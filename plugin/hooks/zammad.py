@@ -70,6 +70,7 @@ class PayloadSchema(Schema):
 class ZammadAdapter(Adapter):
     name = PLATFORM
     delivery_header = "X-Zammad-Delivery"
+    secret_env = ("ENRICHER_ZAMMAD_WEBHOOK_SECRET",)
 
     def secret_configured(self) -> bool:
         return bool(self.settings.zammad_webhook_secret)

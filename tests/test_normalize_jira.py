@@ -1,0 +1,127 @@
+"""JiraAdapter.normalize on the shared fixtures and on the shapes Jira varies: pure,
+no I/O; one fixture (or one variation) per line and the Ticket it must give."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from plugin.hooks.adf import from_text, to_text
+from plugin.hooks.jira import JiraAdapter
+from plugin.settings import load_settings
+
+from .jira_helpers import compact, jira_fixture
+
+DANA = "qm:1dc3818c-9fe1-4abf-a66a-f48e41eb4b49:402a5dd8-5d16-4a00-b401-301de53f0f56"
+ALEX = "712020:f1ad7cfd-7f82-4dc0-85e4-8bc47bcc08e4"
+
+
+@pytest.fixture(scope="module")
+def adapter(tmp_path_factory):
+    return JiraAdapter(load_settings(environ={"ENRICHER_DATA_DIR": str(tmp_path_factory.mktemp("d"))}))
+
+
+def ticket(adapter, data):
+    return adapter.normalize(adapter.parse(compact(data)))
+
+
+@pytest.mark.parametrize("name,expected", [
+    ("issue_created_jsm", {"event": "create", "state": "Waiting for support", "updated_by_id": DANA,
+                           "article_sender": "Customer", "tags": (), "owner": None}),
+    ("issue_updated_status", {"event": "update", "state": "In Progress", "updated_by_id": ALEX,
+                              "article_sender": None, "tags": ("vpn",), "owner": ALEX}),
+    ("comment_created", {"event": "comment", "state": "In Progress", "updated_by_id": DANA,
+                         "article_sender": "Customer", "tags": None, "owner": ALEX,
+                         "body": "Restarting did not help. Screenshot of the error is attached to my email.",
+                         "request_type": None, "channel": None}),
+])
+def test_fixture_to_ticket(adapter, name, expected):
+    t = ticket(adapter, jira_fixture(name))
+    assert (t.platform, t.id, t.number) == ("jira", "ITSD-42", "ITSD-42")
+    assert t.title == "Cannot connect to VPN (error 809)"
+    assert t.priority == "Medium" and t.group is None and t.article_internal is False
+    defaults = {"body": jira_fixture("issue_updated_status")["issue"]["fields"]["description"],
+                "request_type": "Get IT help", "channel": "portal"}
+    for attr, value in {**defaults, **expected}.items():
+        assert getattr(t, attr) == value, attr
+
+
+def test_reporter_is_the_requester_without_an_email_in_webhooks(adapter):
+    r = ticket(adapter, jira_fixture("issue_created_jsm")).requester
+    assert (r.id, r.name, r.email, r.organization) == (DANA, "Dana Customer", "", None)
+
+
+def test_organization_is_found_by_its_shape(adapter):
+    data = jira_fixture("issue_created_jsm")
+    data["issue"]["fields"]["customfield_10002"] = [
+        {"id": "7", "name": "Acme", "_links": {"self": "https://x/rest/servicedeskapi/organization/7"}}]
+    r = ticket(adapter, data).requester
+    assert (r.organization, r.organization_id) == ("Acme", "7")
+
+
+def test_sla_facts_from_sla_shaped_fields(adapter):
+    sla = ticket(adapter, jira_fixture("issue_updated_status")).sla
+    assert sla["time_to_first_response"] == {
+        "running": False, "completed_cycles": 1, "breached": False, "paused": False, "goal_ms": 14400000,
+        "elapsed_ms": 2100000, "remaining_ms": 12300000, "breach_at": "2026-01-09T14:00:00+0000"}
+    ttr = sla["time_to_resolution"]
+    assert ttr["running"] is True and ttr["remaining_ms"] == 84300000
+
+
+def test_changelog_becomes_history_and_times_are_utc(adapter):
+    t = ticket(adapter, jira_fixture("issue_updated_status"))
+    (change,) = t.history
+    assert (change.field, change.old, change.new) == ("status", "Waiting for support", "In Progress")
+    assert change.by == ALEX
+    assert t.created_at == datetime(2026, 1, 9, 10, 0, 0, 123000, tzinfo=timezone.utc)
+
+
+def test_internal_note_by_an_agent(adapter):
+    data = jira_fixture("comment_created")
+    data["comment"].update(jsdPublic=False, author={"accountId": ALEX, "accountType": "atlassian"})
+    data["comment"].pop("updateAuthor")
+    t = ticket(adapter, data)
+    assert (t.article_internal, t.article_sender, t.updated_by_id) == (True, "Agent", ALEX)
+
+
+def test_adf_description_and_our_fields_by_names_map(adapter):
+    data = jira_fixture("issue_updated_status")
+    f = data["issue"]["fields"]
+    f["description"] = {"type": "doc", "version": 1, "content": [
+        {"type": "paragraph", "content": [{"type": "text", "text": "Line one"}, {"type": "hardBreak"},
+                                          {"type": "text", "text": "line two"}]},
+        {"type": "paragraph", "content": [{"type": "text", "text": "Next "},
+                                          {"type": "mention", "attrs": {"text": "@Alex"}}]}]}
+    f["customfield_10050"] = "71"
+    data["names"] = {"customfield_10050": "enrich_record_quality", "customfield_10010": "Request Type"}
+    t = ticket(adapter, data)
+    assert t.body == "Line one\nline two\n\nNext @Alex"
+    assert t.fields == {"enrich_record_quality": "71"}
+
+
+def test_data_center_identities_are_name_based(adapter):
+    data = jira_fixture("issue_updated_status")
+    data["user"] = {"name": "alex.agent", "key": "JIRAUSER10101", "displayName": "Alex Agent"}
+    data["issue"]["fields"]["reporter"] = {"name": "dana.customer", "key": "JIRAUSER10100",
+                                           "emailAddress": "dana@example.org", "displayName": "Dana Customer"}
+    t = ticket(adapter, data)
+    assert (t.updated_by_id, t.requester.id, t.requester.email, t.requester.login) == (
+        "alex.agent", "dana.customer", "dana@example.org", "dana.customer")
+
+
+def test_automation_body_is_an_update_without_an_actor(adapter):
+    issue = jira_fixture("issue_updated_status")["issue"]
+    for body in ({**issue, "id": 10482}, {"issue": issue}):
+        t = ticket(adapter, body)
+        assert (t.id, t.event, t.updated_by_id, t.state) == ("ITSD-42", "update", None, "In Progress")
+
+
+@pytest.mark.parametrize("value,text", [(None, ""), ("wiki *bold*", "wiki *bold*"),
+                                        ({"type": "doc", "version": 1, "content": []}, "")])
+def test_to_text(value, text):
+    assert to_text(value) == text
+
+
+@pytest.mark.parametrize("text", ["one line", "line one\nline two", "para one\n\npara two\nmore"])
+def test_adf_round_trip(text):
+    assert to_text(from_text(text)) == text
