@@ -163,8 +163,9 @@ def replay(dry_run, ids):
 @click.option("--dry-run", is_flag=True, help="print what would change; change nothing")
 @click.option("--bot-login", default=None,
               help="the plugin user's login, when the token used here is an admin's")
+@click.option("--jql", default="", help="jira: only issues matching this JQL fire the webhook")
 @friendly
-def install(platform, dry_run, bot_login):
+def install(platform, dry_run, bot_login, jql):
     """Create or update the webhook, trigger and fields the plugin needs (idempotent)."""
     import importlib
 
@@ -179,8 +180,9 @@ def install(platform, dry_run, bot_login):
     client = ADAPTERS[platform](settings).client()
     bot_id = client.find_user_id(bot_login) if bot_login else client.bot_id()
     admin = importlib.import_module(f"plugin.admin.{platform}")
+    extra = {"jql": jql} if platform == "jira" else {}
     changes = admin.install(client, load_manifest(), settings.public_url, secret, bot_id,
-                            dry_run=dry_run, language=settings.language)
+                            dry_run=dry_run, language=settings.language, **extra)
     for change in changes:
         click.echo(("would " if dry_run else "") + change.line())
     click.echo(f"{len(changes)} change(s){' planned' if dry_run else ''}; "
