@@ -99,15 +99,21 @@ def test_429_with_retry_after_then_success(sim, service):
 
 
 def test_tickets_created_while_service_was_down_are_reconciled(sim, service):
-    svc = service(ENRICHER_RECONCILE_SECONDS="60")
-    # The service is down: Zammad's webhooks fail and Zammad gives up on them.
+    from plugin.reconcile import position_key
+    svc = service(ENRICHER_RECONCILE_SECONDS="60").start()
+    wait_until(lambda: svc.ledger().get(position_key("zammad")), what="first sweep position")
+    svc.stop()
+    # Down: Zammad's webhooks for new tickets fail (connection refused) and Zammad gives up.
     tickets = [sim.create_ticket(f"会议室投影仪无信号 {i}", "会议室投影仪无法投屏。", f"d{i}@acme.example",
                                  customer_name=f"D {i}") for i in range(4)]
+    for tid in tickets:
+        with pytest.raises(requests.ConnectionError):
+            sim.send_webhook(f"{svc.url}/hooks/zammad", SECRET, tid)
     svc.start()
     wait_until(lambda: all(notes_by_ticket(sim).get(t) == 1 for t in tickets), timeout=60,
                what="reconciler to enrich missed tickets")
     keys = [r["delivery_key"] for r in svc.ledger().rows("deliveries")]
-    assert all(k.startswith("reconcile:") for k in keys)
+    assert len(keys) == len(tickets) and all(k.startswith("reconcile:") for k in keys)
     assert all("enrich_record_quality" in sim.tickets[t] for t in tickets)
 
 
