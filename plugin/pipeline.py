@@ -5,6 +5,7 @@ minus current state, so an unchanged ticket or a replayed delivery plans nothing
 """
 from __future__ import annotations
 
+import fnmatch
 from typing import Any, Callable, Iterable, Mapping
 
 from .classifiers import quality
@@ -51,8 +52,10 @@ def canon(value: Any) -> str:
     return str(value)
 
 
-def desired(findings: list[Findings], allowed_fields: Iterable[str]) -> tuple[dict, set, set]:
+def desired(findings: list[Findings], allowed_fields: Iterable[str],
+            allowed_tags: Iterable[str] = ("*",)) -> tuple[dict, set, set]:
     allowed = set(allowed_fields)
+    tag_patterns = list(allowed_tags)
     fields: dict[str, Any] = {}
     tags: set[str] = set()
     remove: set[str] = set()
@@ -61,6 +64,10 @@ def desired(findings: list[Findings], allowed_fields: Iterable[str]) -> tuple[di
         if undeclared:
             raise SettingsError(f"step {f.step} writes field(s) not declared in manifest.json: "
                                 f"{', '.join(sorted(undeclared))}")
+        stray = {t for t in f.tags if not any(fnmatch.fnmatchcase(t, p) for p in tag_patterns)}
+        if stray:
+            raise SettingsError(f"step {f.step} writes tag(s) not declared in manifest.json: "
+                                f"{', '.join(sorted(stray))}")
         fields.update(f.fields)
         tags |= set(f.tags)
         remove |= set(f.remove_tags)
@@ -68,13 +75,16 @@ def desired(findings: list[Findings], allowed_fields: Iterable[str]) -> tuple[di
 
 
 def plan(ticket_id: str, current: CurrentState, findings: list[Findings],
-         allowed_fields: Iterable[str]) -> WritePlan:
-    fields, tags, remove = desired(findings, allowed_fields)
+         allowed_fields: Iterable[str], allowed_tags: Iterable[str] = ("*",)) -> WritePlan:
+    fields, tags, remove = desired(findings, allowed_fields, allowed_tags)
     changed = {k: v for k, v in fields.items() if canon(current.fields.get(k)) != canon(v)}
     have = {t.lower() for t in current.tags}
     add = sorted(t for t in tags if t.lower() not in have)
     drop = sorted(t for t in current.tags if t.lower() in {r.lower() for r in remove})
-    note = render_note(findings) if changed else None
+    add_set = {t.lower() for t in add}
+    changing = [f for f in findings if set(f.fields) & set(changed)
+                or {t.lower() for t in f.tags} & add_set]
+    note = render_note(changing) if changed else None
     if note is not None and note in current.notes:
         note = None   # an earlier try's write landed after it timed out: never say it twice
     return WritePlan(ticket_id=ticket_id, fields=changed, add_tags=tuple(add),

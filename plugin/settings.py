@@ -55,7 +55,8 @@ class EnvSchema(Schema):
     http_timeout = fields.Float(load_default=10.0, validate=validate.Range(min=0.1))
     http_retries = fields.Integer(load_default=2, validate=validate.Range(min=0, max=10))
     reconcile_seconds = fields.Integer(load_default=300, validate=validate.Range(min=0))
-    workers = fields.Integer(load_default=2, validate=validate.Range(min=1, max=64))
+    # A delivery spends most of its ~200 ms waiting on REST calls: threads are cheap.
+    workers = fields.Integer(load_default=8, validate=validate.Range(min=1, max=64))
     log_level = fields.String(load_default="INFO", validate=validate.OneOf(
         ["DEBUG", "INFO", "WARNING", "ERROR"]))
 
@@ -100,6 +101,7 @@ class Settings:
     env: Mapping[str, Any]
     file: Mapping[str, Any] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)   # test/CLI overrides
+    classification: Any = None                               # ClassificationSettings, validated
 
     def __getattr__(self, name: str) -> Any:
         # Flat access to env values: settings.zammad_url, settings.max_attempts ...
@@ -122,6 +124,10 @@ class Settings:
     @property
     def language(self) -> str:
         return self.file.get("language", "zh-CN")
+
+    @property
+    def major_event_window_minutes(self) -> int:
+        return self.classification.major_event_window_minutes
 
     def platform_configured(self, platform: str) -> bool:
         return bool(self.env.get(f"{platform}_url"))
@@ -181,11 +187,23 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     except ValidationError as exc:
         raise SettingsError(f"invalid settings file {env['config']}:\n"
                             + _errors_text(exc.messages)) from None
+    classification = _classification(file)
     data_dir = Path(env["data_dir"]).resolve()
     queue_url = env["queue_url"] or f"sqlite:///{data_dir / 'queue.db'}"
     database_url = env["database_url"] or f"sqlite:///{data_dir / 'ledger.db'}"
     return Settings(data_dir=data_dir, queue_url=queue_url, database_url=database_url,
-                    env=env, file=file, extra=overrides)
+                    env=env, file=file, extra=overrides, classification=classification)
+
+
+def _classification(file: Mapping[str, Any]):
+    """The `classification:` section, with the file's top-level `catalog:` and `language:`."""
+    from .classifiers.catalog import load_settings as load_classification
+
+    section = dict(file.get("classification") or {})
+    if file.get("catalog") is not None:
+        section.setdefault("catalog", file["catalog"])
+    section.setdefault("language", file.get("language", "zh-CN"))
+    return load_classification(section)
 
 
 def known_env_names() -> list[str]:

@@ -37,6 +37,7 @@ class Processor:
         self._clients = dict(clients or {})
         self.steps = pipeline.resolve(step_names(settings, manifest))
         self.allowed_fields = [f["name"] for f in manifest["fields"]]
+        self.allowed_tags = [t["name"] for t in manifest["tags"]]
         self.model_source = model_source or (lambda: None)
         self.after_apply = after_apply
         self._bot_ids: dict[str, str] = {}
@@ -85,7 +86,7 @@ class Processor:
         known = self.ledger.ticket(ticket.platform, ticket.id) or {}
         ctx = self._context(ticket, known)
         found = pipeline.run(ticket, ctx, self.steps)
-        plan = pipeline.plan(ticket.id, current, found, self.allowed_fields)
+        plan = pipeline.plan(ticket.id, current, found, self.allowed_fields, self.allowed_tags)
         if not plan.empty:
             client.apply(plan)
         facts = pipeline.facts_of(found)
@@ -96,7 +97,7 @@ class Processor:
         for c in corrections:
             self.ledger.record_correction(ticket.platform, ticket.id, c["field"], c.get("from"),
                                           c.get("to"), text=ticket.text[:2000])
-        wanted, _, _ = pipeline.desired(found, self.allowed_fields)
+        wanted, _, _ = pipeline.desired(found, self.allowed_fields, self.allowed_tags)
         written = {**(known.get("written") or {}), **wanted,
                    **{c["field"]: c.get("to") for c in corrections}}
         meta = {"category": (facts.get("classification") or {}).get("category")
@@ -116,9 +117,8 @@ class Processor:
 
     def _context(self, ticket: Ticket, known: Mapping[str, Any]) -> StepContext:
         now = utcnow()
-        window = getattr(getattr(self.settings, "classification", None),
-                         "major_event_window_minutes", 30)
-        recent = tuple(self.ledger.recent_tickets(ticket.platform, now - timedelta(minutes=window)))
+        window = timedelta(minutes=self.settings.major_event_window_minutes)
+        recent = tuple(self.ledger.recent_tickets(ticket.platform, (ticket.created_at or now) - window))
         return StepContext(settings=self.settings, now=now, previous=known.get("written") or {},
                            model=self.model_source(), recent=recent)
 

@@ -6,7 +6,7 @@ from typing import Any, Callable
 
 
 def model_source(settings: Any) -> Callable[[], Any]:
-    path = (getattr(settings, "file", None) or {}).get("classification", {}).get("model_path")
+    path = getattr(getattr(settings, "classification", None), "model_path", None)
     if not path:
         return lambda: None
     from .model import ModelHolder

@@ -10,16 +10,32 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable
+from typing import TYPE_CHECKING
 
-from .catalog import CatalogItem, Term
+if TYPE_CHECKING:
+    from .catalog import CatalogItem
+
+
+@dataclass(frozen=True)
+class Term:
+    """One rule: a keyword (substring for CJK, word match for ASCII) or a regex."""
+
+    text: str                 # as the admin wrote it (shown in the reason line)
+    weight: float
+    regex: re.Pattern | None  # None: substring match of `key` in lower-cased text
+    key: str = ""
+    anchor: str = ""          # a literal the text must contain before the regex is tried
+    lower: bool = False       # the regex is lower-case and runs on lower-cased text
+
 
 _ASCII = re.compile(r"^[\x00-\x7f]+$")
 _SEP = re.compile(r"[\s\-_/]+")
 
 
+@lru_cache(maxsize=32)   # one ticket's text is folded once, however many word lists look at it
 def fold(text: str) -> str:
     """Full-width to half-width (NFKC), runs of spaces to one; case kept for display."""
     return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text or ""))
@@ -32,24 +48,37 @@ def normalise(text: str) -> str:
 @lru_cache(maxsize=4096)
 def compile_keyword(text: str, weight: float = 1.0) -> Term:
     term = normalise(text).strip()
-    if not _ASCII.match(term):
+    words = [w for w in _SEP.split(term.rstrip("*")) if w]
+    if not _ASCII.match(term) or not words:
         return Term(fold(text).strip(), weight, None, key=term)
-    prefix = term.endswith("*")
-    words = [re.escape(w) for w in _SEP.split(term.rstrip("*")) if w]
-    body = r"[\s\-_/]*".join(words) + (r"[a-z0-9]*" if prefix else "")
-    return Term(text.strip(), weight, re.compile(rf"(?<![a-z0-9]){body}(?![a-z0-9])", re.IGNORECASE))
+    first, rest = re.escape(words[0]), "".join(r"[\s\-_/]*" + re.escape(w) for w in words[1:])
+    end = r"[a-z0-9]*" if term.endswith("*") else ""
+    # The literal comes first so that re can skip ahead to it; the boundary before it is a
+    # lookbehind placed after it. Matched against lower-cased text.
+    regex = re.compile(rf"{first}(?<![a-z0-9]{first}){rest}{end}(?![a-z0-9])")
+    return Term(text.strip(), weight, regex, anchor=max(words, key=len), lower=True)
+
+
+@lru_cache(maxsize=32)
+def _lower(folded: str) -> str:
+    return folded.lower()
 
 
 def term_hits(terms: Iterable[Term], folded: str) -> list[tuple[str, float]]:
     """(what matched, weight) for each term found in `fold`ed text, each term at most once.
 
     A word rule is shown by the text it matched, so "install*" reads "installed"."""
-    lower = folded.lower()
+    lower = _lower(folded)
+    same = len(lower) == len(folded)
     hits = []
     for t in terms:
         if t.regex is None:
             if t.key in lower:
                 hits.append((t.text, t.weight))
+        elif t.lower:
+            if t.anchor in lower and (found := t.regex.search(lower)):
+                shown = folded[found.start():found.end()] if same else found.group(0)
+                hits.append((shown.strip(), t.weight))
         elif found := t.regex.search(folded):
             hits.append((found.group(0).strip(), t.weight))
     return hits

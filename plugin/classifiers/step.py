@@ -11,14 +11,22 @@ rules lower it. The confidence is the best item's combined value.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from ..models import Findings, StepContext, Ticket
 from . import rules
 from .catalog import STEP, CatalogItem, ClassificationSettings, find_item, load_settings
-from .value_stream import ALL_STREAM_TAGS, PRIORITIES, Stream, decide_priority, decide_stream, \
-    stream_name, stream_tag
+from .value_stream import (
+    ALL_STREAM_TAGS,
+    PRIORITIES,
+    Stream,
+    decide_priority,
+    decide_stream,
+    stream_name,
+    stream_tag,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,28 +49,17 @@ class Decision:
 # --- settings -------------------------------------------------------------------
 
 _DEFAULT: list[ClassificationSettings] = []
-_FROM_FILE: dict[int, tuple[Any, ClassificationSettings]] = {}
 
 
 def settings_of(ctx: StepContext) -> ClassificationSettings:
-    """ClassificationSettings from the context: the object itself, `settings.classification`,
-    or the main settings file's `classification:` / `catalog:` / `language:` sections."""
+    """The step's settings: given directly (tests), or `settings.classification`, which
+    plugin.settings validates at start-up; defaults when there is neither."""
     s = ctx.settings
     if isinstance(s, ClassificationSettings):
         return s
     embedded = getattr(s, "classification", None) if s is not None else None
     if isinstance(embedded, ClassificationSettings):
         return embedded
-    file = getattr(s, "file", None)
-    if isinstance(file, Mapping):
-        cached = _FROM_FILE.get(id(file))
-        if cached is None or cached[0] is not file:
-            data = dict(file.get("classification") or {})
-            if file.get("catalog") is not None:
-                data.setdefault("catalog", file["catalog"])
-            data.setdefault("language", file.get("language", "zh-CN"))
-            cached = _FROM_FILE[id(file)] = (file, load_settings(data))
-        return cached[1]
     if not _DEFAULT:
         _DEFAULT.append(ClassificationSettings())
     return _DEFAULT[0]
@@ -79,6 +76,8 @@ def _model_scores(model: Any, text: str, ids: set[str]) -> tuple[dict[str, float
     except Exception:   # a broken model must not stop enrichment: rules still work
         log.exception("model_predict_failed")
         return {}, {"error": "predict failed"}
+    if not probs:
+        return {}, {}
     top = max(probs, key=probs.get)
     usable = {k: v for k, v in probs.items() if k in ids}
     info = {"label": top, "probability": round(float(probs[top]), 4), "used": bool(usable),
@@ -126,17 +125,29 @@ def corrections(ticket: Ticket, previous: Mapping[str, Any], s: ClassificationSe
 def _moved_to(ticket: Ticket, group: str) -> bool:
     """When the platform tells the group history, someone must have moved the ticket there;
     a ticket still sitting in its intake group is not a correction."""
+    if not ticket.history:    # the platform did not say: the comparison has to do
+        return True
     moves = [h for h in ticket.history if h.field == "group"]
-    return not moves or moves[-1].new == group
+    return bool(moves) and moves[-1].new == group
 
 
 # --- findings -------------------------------------------------------------------
+
+def window_end(ticket: Ticket, ctx: StepContext):
+    """The burst window ends when the ticket was created: "did it arrive among many alike?"
+    has one answer, so a replay, or an update days later, decides the same way."""
+    return ticket.created_at or ctx.now
+
 
 def classify(ticket: Ticket, ctx: StepContext) -> Findings:
     s = settings_of(ctx)
     previous = ctx.previous or {}
     current = ticket.fields.get("enrich_category")
-    if previous.get("enrich_category") or current:
+    # Decided once: a category, or a triage decision (a value stream but no category),
+    # whether the ledger remembers it or only the ticket does (a crash before recording).
+    decided = (previous.get("enrich_category") or previous.get("enrich_value_stream")
+               or ticket.fields.get("enrich_value_stream"))
+    if decided or current:
         return _follow_up(ticket, ctx, s, previous, current or previous.get("enrich_category"))
     return _first(ticket, ctx, s)
 
@@ -144,7 +155,7 @@ def classify(ticket: Ticket, ctx: StepContext) -> Findings:
 def _first(ticket: Ticket, ctx: StepContext, s: ClassificationSettings) -> Findings:
     text, lang = ticket.text, s.language
     d = decide(text, ctx.model, s)
-    stream = decide_stream(text, d.item, ticket.id, ctx.recent, ctx.now, s)
+    stream = decide_stream(text, d.item, ticket.id, ctx.recent, window_end(ticket, ctx), s)
     level, factors = decide_priority(text, d.item, stream, ticket.requester.vip, s)
     group = (d.item.group(lang) if d.item else None) or s.triage_group
     triage = d.item is None
@@ -174,7 +185,7 @@ def _follow_up(ticket: Ticket, ctx: StepContext, s: ClassificationSettings,
                previous: Mapping[str, Any], category: Any) -> Findings:
     """Never re-classify (no flip-flop), never overwrite an agent; only escalate to a major event."""
     item = find_item(s.catalog, category)
-    stream = decide_stream(ticket.text, item, ticket.id, ctx.recent, ctx.now, s)
+    stream = decide_stream(ticket.text, item, ticket.id, ctx.recent, window_end(ticket, ctx), s)
     facts: dict[str, Any] = {**_stream_facts(stream, item), "first": False}
     found = corrections(ticket, previous, s)
     if found:

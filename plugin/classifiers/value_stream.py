@@ -18,9 +18,10 @@ a formal complaint; a major event is always P4.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from .catalog import CatalogItem, ClassificationSettings, Names
 from .rules import word_hits
@@ -80,7 +81,7 @@ def complaint_kind(text: str, s: ClassificationSettings) -> tuple[str | None, li
 def _aware(value: Any) -> datetime | None:
     if not isinstance(value, datetime):
         return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def similar_recent(item: CatalogItem | None, ticket_id: str, recent: Iterable[Mapping[str, Any]],
@@ -88,7 +89,7 @@ def similar_recent(item: CatalogItem | None, ticket_id: str, recent: Iterable[Ma
     """This ticket plus the other tickets of the same item created within the window."""
     if item is None:
         return 0
-    now = _aware(now) or datetime.now(timezone.utc)
+    now = _aware(now) or datetime.now(UTC)
     since = now - timedelta(minutes=minutes)
     names = item.paths() | {item.id}
     others = set()
