@@ -18,8 +18,9 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
+from typing import Self
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("ENRICHER_SHARED_DIR") or REPO.parent / "shared")
@@ -29,7 +30,10 @@ FIXTURE_01 = ZAMMAD_FIXTURES / "01_ticket_create_customer_email.compact.json"
 HOST = "127.0.0.1"
 SIM_TOKEN = "sim.token"
 SECRET = "bench-webhook-secret-0123456789"
-REDIS_URL = "redis://127.0.0.1:6379/15"
+# Not db 15: the test suite (tests/conftest.py) flushes db 15 before its Redis tests and runs
+# workers on it under the same huey queue name, so a bench there and a test run at the same
+# time eat each other's tasks. ENRICHER_BENCH_REDIS_URL overrides.
+REDIS_URL = os.environ.get("ENRICHER_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 PG_BASE = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PG_SCHEMA = "bench_enricher"
 
@@ -62,6 +66,44 @@ def machine_busy_seconds() -> float:
     fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     user, nice, system, _idle, _iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def busy_cores(seconds: float = 2.0) -> float:
+    """How many cores the whole machine keeps busy over the next `seconds`."""
+    b0, t0 = machine_busy_seconds(), time.monotonic()
+    time.sleep(seconds)
+    return (machine_busy_seconds() - b0) / (time.monotonic() - t0)
+
+
+def wait_quiet(max_wait: float, threshold: float = 0.3) -> str:
+    """On a shared machine: wait (at most max_wait s) until others leave the CPUs alone."""
+    deadline = time.monotonic() + max_wait
+    busy = busy_cores()
+    while busy > threshold and time.monotonic() < deadline:
+        busy = busy_cores()
+    state = "quiet" if busy <= threshold else "NOT quiet"
+    return f"{state}: {busy:.2f} cores busy before the run"
+
+
+SERVER_NAMES = ("postgres", "redis-server")
+
+
+def server_cpu_seconds() -> float:
+    """user+system CPU used so far by the local PostgreSQL and Redis server processes."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        comm = stat[stat.find("(") + 1:stat.rfind(")")]
+        if comm in SERVER_NAMES:
+            fields = stat.rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
 
 
 def load_note() -> str:
@@ -140,7 +182,7 @@ def queue_url(data_dir: Path, queue: str) -> str:
 
 @contextlib.contextmanager
 def backends(queue: str, db: str) -> Iterator[None]:
-    """Clean Redis db 15 / the private PostgreSQL schema before and after a run."""
+    """Clean the bench Redis db / the private PostgreSQL schema before and after a run."""
     if queue == "redis":
         redis_flush()
     if db == "postgres":
@@ -165,8 +207,8 @@ class Service:
         self.proc: subprocess.Popen | None = None
         self._log = None
 
-    def start(self, port: int, timeout: float = 60.0) -> "Service":
-        self._log = open(self.log_path, "wb")
+    def start(self, port: int, timeout: float = 60.0) -> Self:
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop())
         self.proc = subprocess.Popen([bin_path("desk-enricher"), "serve", "--port", str(port),
                                       *self.args], env=self.env, stdout=self._log,
                                      stderr=subprocess.STDOUT, start_new_session=True)
@@ -225,7 +267,7 @@ class Service:
                 total += int(fields[11]) + int(fields[12])   # utime, stime
         return total / tick
 
-    def __enter__(self) -> "Service":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

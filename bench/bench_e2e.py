@@ -9,44 +9,49 @@ the plugin must read and write nothing new. Last, the webhooks Zammad would send
 the plugin's own updates: they must be ignored at intake.
 
     .venv/bin/python bench/bench_e2e.py                  # SQLite queue and ledger
-    .venv/bin/python bench/bench_e2e.py --queue redis    # Redis db 15 (flushed)
+    .venv/bin/python bench/bench_e2e.py --queue redis    # Redis db 14 (flushed)
 
 Prints figures; never asserts on time.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
-import threading
 import time
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common as c  # noqa: E402
+import _common as c
 
-from plugin.simulators.zammad import ZammadSimulator  # noqa: E402
+from plugin.simulators.zammad import ZammadSimulator
 
 TARGET_P95_MS = 500.0
 
-EN = [("VPN drops every few minutes", "Since this morning my VPN connection drops every five "
-       "minutes. Laptop ThinkPad T14, Windows 11, office Wi-Fi."),
-      ("Cannot print to the 3rd floor printer", "The printer on the 3rd floor shows my job as sent "
-       "but nothing comes out. Others have the same problem."),
-      ("Password reset for SAP", "I locked my SAP account after three wrong passwords. Please "
-       "reset it, I need it for month-end closing today."),
-      ("Laptop for a new hire on Monday", "Our new colleague starts on Monday in Finance and needs "
-       "a laptop with Office and the VPN client.")]
-ZH = [("VPN 每隔几分钟就断开", "从今天早上开始，VPN 每五分钟断开一次。电脑是 ThinkPad T14，Windows 11，"
-       "办公室无线网络。"),
-      ("三楼打印机无法打印", "三楼的打印机显示任务已发送，但是没有打印出来，其他同事也有同样的问题。"),
-      ("SAP 账号密码重置", "我输错三次密码，SAP 账号被锁定了，请帮忙重置，今天月结要用。"),
-      ("新员工笔记本申请", "财务部新同事下周一入职，需要一台装好 Office 和 VPN 客户端的笔记本。")]
+EN = [
+    ("VPN drops every few minutes",
+     ("Since this morning my VPN connection drops every five minutes. Laptop ThinkPad T14, "
+      "Windows 11, office Wi-Fi.")),
+    ("Cannot print to the 3rd floor printer",
+     ("The printer on the 3rd floor shows my job as sent but nothing comes out. Others have "
+      "the same problem.")),
+    ("Password reset for SAP",
+     ("I locked my SAP account after three wrong passwords. Please reset it, I need it for "
+      "month-end closing today.")),
+    ("Laptop for a new hire on Monday",
+     ("Our new colleague starts on Monday in Finance and needs a laptop with Office and the "
+      "VPN client.")),
+]
+ZH = [
+    ("VPN 每隔几分钟就断开", "从今天早上开始，VPN 每五分钟断开一次。电脑是 ThinkPad T14，Windows 11，办公室无线网络。"),
+    ("三楼打印机无法打印", "三楼的打印机显示任务已发送，但是没有打印出来，其他同事也有同样的问题。"),
+    ("SAP 账号密码重置", "我输错三次密码，SAP 账号被锁定了，请帮忙重置，今天月结要用。"),
+    ("新员工笔记本申请", "财务部新同事下周一入职，需要一台装好 Office 和 VPN 客户端的笔记本。"),
+]
 NAMES_EN = ["Alice Walker", "Bob Chen", "Carol Smith", "David Brown"]
 NAMES_ZH = ["张伟", "王芳", "李娜", "刘洋"]
 ORGS = [None, "Acme Ltd", "华东分公司"]
@@ -134,6 +139,18 @@ class LedgerWatch:
             time.sleep(0.05)
         return counts
 
+    def durations(self, prefix: str) -> list[float]:
+        """The worker's own time per delivery (outcomes.duration_ms), sorted."""
+        from sqlalchemy import text
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(text(
+                    "SELECT o.duration_ms FROM outcomes o JOIN deliveries d ON o.delivery_id = d.id "
+                    "WHERE d.delivery_key LIKE :p AND o.duration_ms IS NOT NULL"), {"p": prefix + "%"})
+                return sorted(r[0] for r in rows)
+        except Exception:  # noqa: BLE001 (informative only; the ledger schema may move)
+            return []
+
     def close(self) -> None:
         self.engine.dispose()
 
@@ -170,6 +187,20 @@ def summarize_calls(stamps, tickets: set[int]):
     return per_kind, other
 
 
+def write_details(stamps, tickets: set[int]) -> Counter:
+    """What the writes were: PUT field names (and 'note'), tag items added or removed."""
+    out: Counter = Counter()
+    for _, method, path, _query, body in stamps:
+        if method == "GET" or call_ticket(path, body) not in tickets:
+            continue
+        if method == "PUT":
+            keys = sorted(k for k in body if k != "article") + (["note"] if "article" in body else [])
+            out[f"PUT {','.join(keys)}"] += 1
+        else:
+            out[f"{method} {path.removeprefix('/api/v1')} {body.get('item')}"] += 1
+    return out
+
+
 def fmt_calls(per_kind: Counter, n: int) -> str:
     total = sum(per_kind.values())
     parts = ", ".join(f"{k} {v / n:.2f}" for k, v in sorted(per_kind.items()))
@@ -189,21 +220,31 @@ def main() -> int:
                     help="leave the reconciler on (its sweeps add search calls and can enrich "
                          "tickets before their webhook arrives)")
     ap.add_argument("--max-seconds", type=float, default=100, help="bound on the whole run")
+    ap.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
+                    help="on a shared machine, first wait up to this long for other processes "
+                         "to use under 0.3 cores")
+    ap.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                    help="extra environment for the service (repeatable), e.g. for experiments")
     args = ap.parse_args()
     c.install_sigterm()
 
     run_id = uuid.uuid4().hex[:6]
     port = c.free_port()
     url = f"http://{c.HOST}:{port}/hooks/zammad"
-    deadline = time.monotonic() + args.max_seconds
     before = c.load_note()
+    if args.wait_quiet:
+        before = c.wait_quiet(args.wait_quiet) + "; " + before
+    deadline = time.monotonic() + args.max_seconds
 
     with c.temp_dir("bench-e2e-") as work, c.backends(args.queue, args.db), \
             StampingSimulator(token=c.SIM_TOKEN, latency=args.latency) as sim:
         data_dir = work / "data"
         extra = {} if args.reconcile else {"ENRICHER_RECONCILE_SECONDS": "0"}
+        extra.update(e.split("=", 1) for e in args.env)
         env = c.service_env(data_dir, sim.base_url, args.queue, args.db, **extra)
         serve_args = ["--workers", str(args.workers)] if args.workers else []
+        from plugin.settings import load_settings
+        threads = args.workers or load_settings(environ=env).workers
         with c.Service(serve_args, env, work / "serve.log") as service, requests.Session() as session:
             service.start(port)
             watch = LedgerWatch(c.database_url(data_dir, args.db))
@@ -234,11 +275,13 @@ def main() -> int:
                 lat_put = sorted((put_at[t] - sent1[t]) * 1000 for t in put_at if t in sent1)
                 lat_last = sorted((last_at[t] - sent1[t]) * 1000 for t in last_at if t in sent1)
                 calls1, other1 = summarize_calls(stamps1, ids)
+                work1 = watch.durations(f"first-{run_id}-")
 
                 # 2. The same events again, new delivery ids: nothing new to write.
                 sent2, ans2, st2, stamps2 = run_phase(sim, session, url, originals, args.rate,
                                                       f"replay-{run_id}-", watch, deadline)
                 calls2, other2 = summarize_calls(stamps2, ids)
+                writes2 = write_details(stamps2, ids)
 
                 # 3. The webhooks Zammad sends for the plugin's own updates: ignored at intake.
                 echoes = [(tid, sim.webhook_body(tid)) for tid, _ in tickets]
@@ -252,7 +295,7 @@ def main() -> int:
     m = len(sent1)
     print(f"e2e  queue={args.queue} ledger={args.db} tickets={args.tickets} (zh/en) rate={args.rate:g}/s "
           f"simulator latency={args.latency * 1000:.0f} ms/call "
-          f"worker threads={args.workers or 'default'} reconciler={'on' if args.reconcile else 'off'}")
+          f"worker threads={threads} reconciler={'on' if args.reconcile else 'off'}")
     print(f"  machine            {before} before the run")
     print(f"first enrichment     answers {dict(ans1)}, deliveries {dict(st1)}")
     if lat_put:
@@ -263,10 +306,17 @@ def main() -> int:
         print(f"  webhook -> last    p50 {c.percentile(lat_last, 50):.0f} ms   "
               f"p95 {c.percentile(lat_last, 95):.0f} ms   max {lat_last[-1]:.0f} ms   (PUT and tags)")
     print(f"  REST calls         {fmt_calls(calls1, m)}")
+    if work1:
+        mean = sum(work1) / len(work1)
+        print(f"  worker time        p50 {c.percentile(work1, 50):.0f} ms   p95 "
+              f"{c.percentile(work1, 95):.0f} ms per delivery (outcomes.duration_ms); "
+              f"{threads} thread(s) -> about {threads * 1000 / mean:.1f} deliveries/s at most")
     if other1:
         print(f"  other calls        {dict(other1)}")
     print(f"replay (same events) answers {dict(ans2)}, deliveries {dict(st2)}")
     print(f"  REST calls         {fmt_calls(calls2, len(sent2))}")
+    if writes2:
+        print("  replay writes      " + ", ".join(f"{k} x{v}" for k, v in writes2.most_common(8)))
     if other2:
         print(f"  other calls        {dict(other2)}")
     print(f"own-update echoes    answers {dict(ans3)}")

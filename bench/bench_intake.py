@@ -8,7 +8,7 @@ every acknowledged delivery key must be in the ledger afterwards (and every acce
 delivery in the queue).
 
     .venv/bin/python bench/bench_intake.py                       # SQLite queue + ledger
-    .venv/bin/python bench/bench_intake.py --queue redis         # Redis db 15 (flushed)
+    .venv/bin/python bench/bench_intake.py --queue redis         # Redis db 14 (flushed)
     .venv/bin/python bench/bench_intake.py --db postgres         # PostgreSQL ledger (own schema)
     .venv/bin/python bench/bench_intake.py --client wrk          # wrk as the load generator
 
@@ -17,8 +17,8 @@ Prints figures; never asserts on time.
 from __future__ import annotations
 
 import argparse
-import json
 import concurrent.futures as cf
+import json
 import multiprocessing
 import os
 import re
@@ -32,7 +32,7 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common as c  # noqa: E402
+import _common as c
 
 TARGET_RPS = 1000.0
 TARGET_P99_MS = 25.0
@@ -172,7 +172,7 @@ def run_wrk(port, body_path, signature, seconds, concurrency, threads, prefix, w
                                      "expected": expected})
     cmd = ["wrk", "-t", str(threads), "-c", str(concurrency), "-d", f"{seconds:g}s",
            "--timeout", "30s", "-s", str(script), f"http://{c.HOST}:{port}/", "--", prefix]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
+    out = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=seconds + 60)
     text = out.stdout + out.stderr
     ok = sum(int(m) for m in re.findall(r"THREAD ok=(\d+)", text))
     bad = sum(int(m) for m in re.findall(r"bad=(\d+)", text))
@@ -206,7 +206,7 @@ def queued_tasks(url: str) -> int | str:
         from plugin.queue import make_huey
         huey = make_huey(url)
         return huey.pending_count()
-    except Exception as exc:  # the count is informative only
+    except Exception as exc:  # noqa: BLE001 (the count is informative only)
         return f"n/a ({type(exc).__name__})"
 
 
@@ -227,6 +227,11 @@ def main() -> int:
     ap.add_argument("--max-seconds", type=float, default=90, help="stop sending after this long")
     ap.add_argument("--wrk-seconds", type=float, default=5, help="run length with --client wrk "
                     "(wrk sends for a fixed time, not a fixed count)")
+    ap.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
+                    help="on a shared machine, first wait up to this long for other processes "
+                         "to use under 0.3 cores")
+    ap.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                    help="extra environment for the service (repeatable), e.g. for experiments")
     ap.add_argument("--keep-log", action="store_true", help="print the service log at the end")
     args = ap.parse_args()
     if args.client == "wrk" and not shutil.which("wrk"):
@@ -250,11 +255,14 @@ def main() -> int:
     prefix = f"bench-{run_id}-"
     port = c.free_port()
     before = c.load_note()
+    if args.wait_quiet:
+        before = c.wait_quiet(args.wait_quiet) + "; " + before
 
     with c.temp_dir("bench-intake-") as work, c.backends(args.queue, args.db), \
             ZammadSimulator(token=c.SIM_TOKEN) as sim:
         data_dir = work / "data"
-        env = c.service_env(data_dir, sim.base_url, args.queue, args.db)
+        env = c.service_env(data_dir, sim.base_url, args.queue, args.db,
+                            **dict(e.split("=", 1) for e in args.env))
         service = c.Service(["--no-worker", "--web-workers", str(args.web_workers)], env,
                             work / "serve.log")
         with service:
@@ -271,11 +279,15 @@ def main() -> int:
             cpu0_srv = service.group_cpu_seconds()
             cpu0_gen = cpu_seconds_self_and_children()
             busy0 = c.machine_busy_seconds()
+            servers0 = c.server_cpu_seconds()
             if args.client == "python":
                 keys = [f"{prefix}{i}" for i in range(args.requests)]
                 threads = max(1, args.concurrency // args.procs)
                 results = run_python_clients(port, body, signature, keys, args.procs, threads,
                                              args.max_seconds)
+                if not results:
+                    print("no request was sent before --max-seconds ran out")
+                    return 1
                 acked = {r[0] for r in results if r[1] == expected}
                 statuses: dict[int, int] = {}
                 for r in results:
@@ -298,7 +310,8 @@ def main() -> int:
                             f"socket errors {w['errors']}")
             cpu_srv = (service.group_cpu_seconds() or 0) - (cpu0_srv or 0)
             cpu_gen = cpu_seconds_self_and_children() - cpu0_gen
-            cpu_other = c.machine_busy_seconds() - busy0 - cpu_srv - cpu_gen
+            cpu_servers = c.server_cpu_seconds() - servers0
+            cpu_other = c.machine_busy_seconds() - busy0 - cpu_srv - cpu_gen - cpu_servers
             log_tail = service.log_tail() if args.keep_log else ""
         # The service is stopped: every acknowledged delivery must be in the ledger.
         keys_in_ledger = ledger_keys(c.database_url(data_dir, args.db), prefix)
@@ -328,9 +341,13 @@ def main() -> int:
     want = 0 if args.stage == "parse" else f"at least {ok + args.warmup}"
     print(f"  queued tasks       {pending} (expected {want}: run and warm-up, nothing consumes them)")
     if seconds > 0:
-        print(f"  CPU, cores         service {cpu_srv / seconds:.2f}, load generator "
-              f"{cpu_gen / seconds:.2f}, other processes {max(0.0, cpu_other) / seconds:.2f} "
-              f"(of {os.cpu_count()})")
+        servers = (f", PostgreSQL/Redis servers {cpu_servers / seconds:.2f}"
+                   if args.queue == "redis" or args.db == "postgres" else "")
+        print(f"  CPU, cores         service {cpu_srv / seconds:.2f}{servers}, load generator "
+              f"{cpu_gen / seconds:.2f}, other processes and kernel "
+              f"{max(0.0, cpu_other) / seconds:.2f} (of {os.cpu_count()})")
+        print(f"  CPU per request    service {cpu_srv / max(ok, 1) * 1000:.2f} ms"
+              + (f", + servers {cpu_servers / max(ok, 1) * 1000:.2f} ms" if servers else ""))
     print(f"  target >= {TARGET_RPS:.0f}/s     {c.verdict(rps >= TARGET_RPS)}")
     print(f"  target p99 < {TARGET_P99_MS:.0f} ms   {c.verdict(p99 < TARGET_P99_MS)}")
     if log_tail:

@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 
 from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab
 from huey.exceptions import RetryTask
+from huey.storage import SqliteStorage
 
 from .errors import EnricherError, PlatformError
 from .worker import TicketBusy
@@ -23,12 +24,24 @@ TASK_NAME = "process_delivery"
 RECOVER_AFTER_SECONDS = 60
 
 
+class QueueStorage(SqliteStorage):
+    """huey's SQLite storage without its own fsync per enqueue (synchronous=NORMAL):
+    the ledger row, committed with fsync before the 202, is the durable record, and
+    a task the queue loses is queued again from it (`Queue.recover`)."""
+
+    def _create_connection(self):
+        conn = super()._create_connection()
+        conn.execute("pragma synchronous=1")
+        return conn
+
+
 def make_huey(url: str, name: str = "desk-enricher"):
     scheme = urlparse(url).scheme
     if scheme == "sqlite":
         path = url.split("///", 1)[-1]
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        return SqliteHuey(name=name, filename=path, results=False, utc=True, timeout=30)
+        return SqliteHuey(name=name, filename=path, results=False, utc=True, timeout=30,
+                          storage_class=QueueStorage)
     if scheme in ("redis", "rediss"):
         return RedisHuey(name=name, url=url, results=False, utc=True)
     if scheme == "memory":
@@ -108,6 +121,9 @@ class Queue:
     def recover(self) -> int:
         """Queue again deliveries accepted but never finished (a crash, a lost enqueue)."""
         ids = self.ledger.unfinished(older_than_seconds=RECOVER_AFTER_SECONDS)
+        if ids:
+            queued = self._queued_ids()   # a long backlog is not lost: leave it be
+            ids = [pk for pk in ids if pk not in queued]
         for pk in ids:
             self.enqueue(pk)
         if ids:
@@ -115,14 +131,20 @@ class Queue:
         return len(ids)
 
     def requeue_all_unfinished(self) -> int:
-        """At worker start: nothing else runs yet, so every unfinished delivery is ours."""
-        ids = self.ledger.unfinished(older_than_seconds=0)
-        # Tasks still sitting in the queue will run anyway; only re-send lost ones.
+        """At worker start: queue again the deliveries whose task was lost.
+
+        One that was being processed when its worker died may still have a write in
+        flight (the platform finishes a request its client no longer waits for), so
+        it waits out the HTTP timeout before it is tried again; otherwise the retry
+        could read the ticket before that write lands and make the same write twice."""
         queued = self._queued_ids()
-        lost = [pk for pk in ids if pk not in queued]
-        for pk in lost:
+        waiting = [pk for pk in self.ledger.unfinished(status=("queued",)) if pk not in queued]
+        in_flight = [pk for pk in self.ledger.unfinished(status=("processing",)) if pk not in queued]
+        for pk in waiting:
             self.enqueue(pk)
-        return len(lost)
+        for pk in in_flight:
+            self.process_task.schedule(args=(pk,), delay=self.settings.http_timeout)
+        return len(waiting) + len(in_flight)
 
     def _queued_ids(self) -> set[int]:
         ids = set()
@@ -140,4 +162,4 @@ class Queue:
     def consumer(self, workers: int):
         return self.huey.create_consumer(workers=workers, worker_type="thread",
                                          periodic=True, check_worker_health=True,
-                                         backoff=1.15, max_delay=0.5, initial_delay=0.05)
+                                         backoff=1.15, max_delay=0.1, initial_delay=0.05)

@@ -48,9 +48,14 @@ def test_each_fixture_signed_enriches_the_simulated_ticket(sim, service, name):
 
 def test_sigkill_mid_stream_loses_nothing_and_duplicates_nothing(sim, service):
     sim.latency = 0.15          # slow platform: the kill lands while work is in flight
-    tickets = [sim.create_ticket(f"打印机故障 {i}", "打印机卡纸，无法打印。", f"u{i}@acme.example",
+    # Varied subjects: twelve alike in minutes would rightly be escalated as a major event.
+    texts = [("打印机故障", "打印机卡纸，无法打印。"), ("VPN 连不上", "VPN 一直连接失败。"),
+             ("申请报销系统权限", "需要开通报销系统的提交权限。"), ("会议室投影仪无信号", "会议室投影仪无法投屏。"),
+             ("How do I export a report in SAP?", "Question: how to export the monthly report."),
+             ("Reinstall Windows on my laptop", "Please reinstall the operating system, I am leaving.")]
+    tickets = [sim.create_ticket(f"{texts[i % 6][0]} {i}", texts[i % 6][1], f"u{i}@acme.example",
                                  customer_name=f"User {i}") for i in range(12)]
-    svc = service(ENRICHER_RECONCILE_SECONDS="0").start()
+    svc = service(ENRICHER_RECONCILE_SECONDS="0", ENRICHER_HTTP_TIMEOUT="2").start()
     accepted = 0
     for tid in tickets:
         resp = sim.send_webhook(f"{svc.url}/hooks/zammad", SECRET, tid,
