@@ -204,15 +204,18 @@ def doctor():
 
 
 def main():
-    from .demo import demo
-    cli.add_command(demo)
-    try:
-        from .classifiers.commands import evaluate, train
-        cli.add_command(train)
-        cli.add_command(evaluate)
-    except ImportError:  # classification commands not installed in this build
-        pass
     cli()
+
+
+def _register_commands():
+    # Commands that live next to what they work on; imported here to keep start-up light.
+    from .classifiers.commands import evaluate, train
+    from .demo import demo
+    for command in (demo, train, evaluate):
+        cli.add_command(command)
+
+
+_register_commands()
 
 
 if __name__ == "__main__":

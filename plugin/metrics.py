@@ -11,7 +11,7 @@ from prometheus_client.core import (CounterMetricFamily, GaugeMetricFamily,
 from prometheus_client.registry import Collector, CollectorRegistry
 from sqlalchemy import func, select
 
-from .store import deliveries, outcomes, writes
+from .store import corrections, deliveries, outcomes, tickets, writes
 
 LATENCY_BUCKETS_MS = (25, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
 
@@ -31,6 +31,10 @@ class LedgerCollector(Collector):
                                  .group_by(writes.c.platform, writes.c.method, writes.c.status)).all()
             durations = [d for (d,) in conn.execute(select(outcomes.c.duration_ms).where(
                 outcomes.c.duration_ms.is_not(None), outcomes.c.outcome.in_(["enriched", "unchanged"])))]
+            wrong = conn.execute(select(func.count(func.distinct(corrections.c.platform + ":"
+                                                                 + corrections.c.ticket_id)))).scalar()
+            classified = conn.execute(select(func.count()).select_from(tickets)
+                                      .where(tickets.c.category.is_not(None))).scalar()
         yield _gauge("enricher_deliveries", "Deliveries in the ledger by status",
                      ["platform", "status"], by_status)
         yield _counter("enricher_outcomes", "Processing outcomes", ["platform", "outcome"], by_outcome)
@@ -40,6 +44,7 @@ class LedgerCollector(Collector):
         depth.add_metric([], self.queue.pending())
         yield depth
         yield _histogram(durations)
+        yield from _misclassification(wrong or 0, classified or 0)
 
 
 def _gauge(name, doc, labels, rows):
@@ -62,6 +67,16 @@ def _histogram(durations_ms: list[float]):
     buckets.append(("+Inf", len(durations_ms)))
     h.add_metric([], buckets, sum(durations_ms) / 1000)
     return h
+
+
+def _misclassification(wrong: int, classified: int):
+    # DOMAIN.md KPI: tickets returned or marked wrongly classified / all tickets classified.
+    total = CounterMetricFamily("enricher_misclassifications", "Tickets whose category or group "
+                                "an agent corrected")
+    total.add_metric([], wrong)
+    rate = GaugeMetricFamily("enricher_misclassification_rate", "Corrected / classified tickets")
+    rate.add_metric([], wrong / classified if classified else 0.0)
+    return total, rate
 
 
 def make_registry(ledger: Any, queue: Any) -> CollectorRegistry:

@@ -83,6 +83,9 @@ class Processor:
         ticket = replace(ticket, fields={**ticket.fields, **current.fields}, tags=current.tags,
                          group=current.group or ticket.group,
                          **{k: v for k, v in current.overrides.items() if v is not None})
+        if not ticket.body and current.description:
+            # An attribute-only update carries no message: the record still has its description.
+            ticket = replace(ticket, body=current.description)
         known = self.ledger.ticket(ticket.platform, ticket.id) or {}
         ctx = self._context(ticket, known)
         found = pipeline.run(ticket, ctx, self.steps)

@@ -111,24 +111,25 @@ def decide(text: str, model: Any, s: ClassificationSettings) -> Decision:
 def corrections(ticket: Ticket, previous: Mapping[str, Any], s: ClassificationSettings) -> list[dict]:
     """Where an agent changed what the plugin wrote: a misclassification for the ledger."""
     out = []
-    before, now = previous.get("enrich_category"), ticket.fields.get("enrich_category")
-    if before and now and str(now) != str(before):
-        out.append({"field": "enrich_category", "from": before, "to": now})
     suggested = previous.get("enrich_group")
     triaged = previous.get("enrich_triage") in (True, "true", "True")
-    if suggested and ticket.group and not triaged and suggested != s.triage_group \
-            and ticket.group != suggested and _moved_to(ticket, ticket.group):
+    # A triage suggestion is not a classification: changing it is no misclassification.
+    for name in ("enrich_category",) + (() if triaged else ("enrich_group",)):
+        before, now = previous.get(name), ticket.fields.get(name)
+        if before and now and str(now) != str(before):
+            out.append({"field": name, "from": before, "to": now})
+    if (suggested and not triaged and suggested != s.triage_group and ticket.group
+            and ticket.group != suggested and _moved_away(ticket, suggested)
+            and not any(c["field"] == "enrich_group" for c in out)):
         out.append({"field": "enrich_group", "from": suggested, "to": ticket.group})
     return out
 
 
-def _moved_to(ticket: Ticket, group: str) -> bool:
-    """When the platform tells the group history, someone must have moved the ticket there;
-    a ticket still sitting in its intake group is not a correction."""
-    if not ticket.history:    # the platform did not say: the comparison has to do
-        return True
-    moves = [h for h in ticket.history if h.field == "group"]
-    return bool(moves) and moves[-1].new == group
+def _moved_away(ticket: Ticket, suggested: str) -> bool:
+    """The plugin suggests a group, it does not move the ticket: a different group is a
+    correction only when the history shows the ticket taken out of the suggested one.
+    Without history (Zammad's payload has none) only an edit of the suggestion counts."""
+    return any(h.field == "group" and h.old == suggested for h in ticket.history)
 
 
 # --- findings -------------------------------------------------------------------

@@ -37,6 +37,7 @@ class CurrentState:
     # event leaves out). The worker lays them over the normalized ticket.
     overrides: Mapping[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()   # the plugin's notes already on the ticket (a timed-out write may have landed)
+    description: str | None = None   # the ticket's first message, for events that carry none
 
 
 def check_hmac(secret: str, raw_body: bytes, header_value: str | None, algorithm: str) -> None:

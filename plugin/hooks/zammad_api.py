@@ -11,7 +11,7 @@ from ..errors import PlatformError
 from ..models import WritePlan
 from .base import CurrentState
 from .rest import RestClient
-from .text import parse_time
+from .text import html_to_text, parse_time
 from .zammad import payload_from_all
 
 NOTE_SUBJECT = "desk-enricher"
@@ -134,12 +134,14 @@ class ZammadClient(RestClient):
         assets = data.get("assets") or {}
         ticket = (assets.get("Ticket") or {}).get(str(ticket_id)) or {}
         group = (assets.get("Group") or {}).get(str(ticket.get("group_id"))) or {}
-        notes = tuple(a.get("body") or "" for a in (assets.get("TicketArticle") or {}).values()
-                      if a.get("subject") == NOTE_SUBJECT)
+        articles = sorted((assets.get("TicketArticle") or {}).values(), key=lambda a: a.get("id", 0))
+        notes = tuple(a.get("body") or "" for a in articles if a.get("subject") == NOTE_SUBJECT)
+        first = next((a for a in articles if a.get("subject") != NOTE_SUBJECT), None)
         return CurrentState(
             fields={k: v for k, v in ticket.items() if k.startswith("enrich_")},
             tags=tuple(data.get("tags") or ()), group=group.get("name"),
-            updated_by_id=str(ticket.get("updated_by_id")) if ticket else None, notes=notes)
+            updated_by_id=str(ticket.get("updated_by_id")) if ticket else None, notes=notes,
+            description=_article_text(first) if first else None)
 
     def apply(self, plan: WritePlan) -> None:
         """Fields and the internal note in one PUT; then one call per tag change."""
@@ -154,6 +156,11 @@ class ZammadClient(RestClient):
             self.add_tag(plan.ticket_id, tag)
         for tag in plan.remove_tags:
             self.remove_tag(plan.ticket_id, tag)
+
+
+def _article_text(article: dict) -> str:
+    body = article.get("body") or ""
+    return html_to_text(body) if str(article.get("content_type", "")).startswith("text/html") else body
 
 
 def _wire(value: Any) -> Any:

@@ -98,13 +98,18 @@ def test_agent_changed_category_is_recorded_not_overwritten():
     assert found.facts["category"] == "business.permission"
 
 
-def test_agent_moved_group_is_a_correction_unless_the_plugin_sent_it_to_triage():
+def test_agent_changed_group_is_a_correction_unless_the_plugin_sent_it_to_triage():
     previous = {"enrich_category": FAULT, "enrich_group": "桌面运维组"}
-    ticket = make_ticket("VPN", "x", event="update", group="网络组", fields={"enrich_category": FAULT})
+    ticket = make_ticket("VPN", "x", event="update", group="Users",
+                         fields={"enrich_category": FAULT, "enrich_group": "网络组"})
     found = classify(ticket, make_ctx(previous=previous))
     assert found.facts["correction"] == {"field": "enrich_group", "from": "桌面运维组", "to": "网络组"}
     triaged = {**previous, "enrich_group": "一线服务台", "enrich_triage": True}
     assert "correction" not in classify(ticket, make_ctx(previous=triaged)).facts
+    # The plugin only suggests: a ticket still in its intake group was not corrected.
+    untouched = make_ticket("VPN", "x", event="update", group="Users",
+                            fields={"enrich_category": FAULT, "enrich_group": "桌面运维组"})
+    assert "correction" not in classify(untouched, make_ctx(previous=previous)).facts
 
 
 def test_group_history_decides_whether_someone_moved_the_ticket():
