@@ -20,6 +20,7 @@ def run_checks(settings: Any) -> list[Check]:
     except EnricherError as exc:
         return out + [Check("manifest", False, exc.message, "restore manifest.json from the release")]
     out += _store_checks(settings, Ledger, make_huey)
+    out.append(_notify_check(settings))
     out += _platform_checks(settings, manifest)
     return out
 
@@ -44,6 +45,17 @@ def _store_checks(settings, ledger_cls, make_huey) -> list[Check]:
         out.append(Check("queue", False, f"{type(exc).__name__}: {str(exc)[:200]}",
                          "check ENRICHER_QUEUE_URL and that the server runs"))
     return out
+
+
+def _notify_check(settings) -> Check:
+    from .notifiers.channels import build, split_urls
+    from .notifiers.templates import load
+    try:
+        target = build(split_urls(settings.notify_major_event), "ENRICHER_NOTIFY_MAJOR_EVENT")
+        load("major_event", (settings.file.get("templates") or {}).get("major_event"))
+    except EnricherError as exc:
+        return Check("notify.major_event", False, exc.message, "fix the URL or the template")
+    return Check("notify.major_event", True, f"{len(target) if target else 0} channel(s); template ok")
 
 
 def _platform_checks(settings, manifest) -> list[Check]:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
@@ -18,7 +19,7 @@ from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validat
 from .errors import SettingsError
 
 SECRET_NAMES = ("zammad_token", "zammad_webhook_secret", "jira_token",
-                "jira_webhook_secret", "jira_automation_secret")
+                "jira_webhook_secret", "jira_automation_secret", "notify_major_event")
 
 
 def _url(**kw):
@@ -57,6 +58,7 @@ class EnvSchema(Schema):
     reconcile_seconds = fields.Integer(load_default=300, validate=validate.Range(min=0))
     # A delivery spends most of its ~200 ms waiting on REST calls: threads are cheap.
     workers = fields.Integer(load_default=8, validate=validate.Range(min=1, max=64))
+    notify_major_event = fields.String(load_default=None)   # Apprise URLs, comma-separated
     log_level = fields.String(load_default="INFO", validate=validate.OneOf(
         ["DEBUG", "INFO", "WARNING", "ERROR"]))
 
@@ -91,6 +93,9 @@ class FileSchema(Schema):
     catalog = fields.List(fields.Dict(), load_default=None)
     classification = fields.Dict(load_default=dict)
     language = fields.String(load_default="zh-CN", validate=validate.OneOf(["zh-CN", "en"]))
+    templates = fields.Dict(keys=fields.String(), values=fields.Dict(keys=fields.String(),
+                                                                     values=fields.String()),
+                            load_default=dict)
 
 
 @dataclass(frozen=True)
@@ -210,4 +215,4 @@ def known_env_names() -> list[str]:
     return sorted(f"ENRICHER_{name.upper()}" for name in EnvSchema().fields)
 
 
-__all__ = ["Settings", "load_settings", "known_env_names", "read_settings_file"]
+__all__ = ["Settings", "known_env_names", "load_settings", "read_settings_file"]

@@ -1,0 +1,1 @@
+"""Everything that tells someone something: message templates and channels."""
