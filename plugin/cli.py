@@ -6,34 +6,19 @@ stderr and exit code 2: no traceback reaches a person.
 from __future__ import annotations
 
 import ctypes
-import functools
-import json
 import logging
-import os
 import signal
 import subprocess
 import sys
 
 import click
 
+from .console import friendly
 from .errors import EnricherError
 from .logs import setup_logging
 from .settings import load_settings
 
 log = logging.getLogger("desk_enricher.cli")
-
-
-def friendly(fn):
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except EnricherError as exc:
-            click.echo(f"error: {exc.key}: {exc.message}", err=True)
-            if exc.details:
-                click.echo(json.dumps(exc.details, ensure_ascii=False, indent=2), err=True)
-            sys.exit(2)
-    return wrapper
 
 
 def _settings(**overrides):
@@ -67,6 +52,8 @@ def serve(port, host, web_workers, workers, no_worker, insecure_no_signature):
                             "webhook secret) or ENRICHER_JIRA_URL; `desk-enricher demo` needs none",
                             key="no_platform")
     core = Core(settings, insecure=insecure_no_signature)   # fails fast on bad settings or secrets
+    from .notifiers.channels import MajorEventAlert
+    MajorEventAlert(settings, core.ledger)                   # and on bad channels or templates
     bot_ids = {name: core.bot_id(name) for name in core.adapters}
     child = None if no_worker else _spawn_worker(workers)
     try:
@@ -126,14 +113,17 @@ def worker(workers):
 def build_worker_queue(settings, clients=None):
     from .classifiers.loader import model_source
     from .manifest import load_manifest
+    from .notifiers.channels import MajorEventAlert
     from .queue import Queue
     from .store import Ledger
     from .worker import Processor
 
     manifest = load_manifest()
     ledger = Ledger(settings.database_url, lock_dir=settings.data_dir)
+    alert = MajorEventAlert(settings, ledger)    # bad URLs or templates stop the start here
     return Queue(settings, ledger, lambda: Processor(settings, ledger, manifest, clients=clients,
-                                                     model_source=model_source(settings)))
+                                                     model_source=model_source(settings),
+                                                     after_apply=alert))
 
 
 @cli.command()

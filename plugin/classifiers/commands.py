@@ -5,29 +5,20 @@ Bad input (a missing file or column, one label only, an unreadable model) prints
 """
 from __future__ import annotations
 
-import functools
 import json
-import sys
 import time
 from collections.abc import Mapping
 from typing import Any
 
 import click
 
+from ..console import friendly
 from ..errors import InputError
-from . import training
+from . import (
+    history,  # noqa: F401  (registers --from zammad|jira)
+    training,
+)
 from .model import TrainedModel
-
-
-def _input_errors(fn):
-    @functools.wraps(fn)
-    def wrapper(*args, **kw):
-        try:
-            return fn(*args, **kw)
-        except InputError as exc:
-            click.echo(f"error: {exc.key}: {exc.message}", err=True)
-            sys.exit(2)
-    return wrapper
 
 
 def _table(metrics: Mapping[str, Any]) -> list[str]:
@@ -62,7 +53,7 @@ def _table(metrics: Mapping[str, Any]) -> list[str]:
               help="labels with fewer examples are left out")
 @click.option("--svm-c", default=0.3, show_default=True, type=click.FloatRange(min=1e-4),
               help="regularisation of the linear SVM")
-@_input_errors
+@friendly
 def train(csv_path, source, text_columns, label_column, model_path, holdout, seed, threshold,
           min_examples, svm_c):
     """Train the ticket classifier and report hold-out metrics."""
@@ -103,7 +94,7 @@ def train(csv_path, source, text_columns, label_column, model_path, holdout, see
 @click.option("--label-column", required=True)
 @click.option("--threshold", default=0.6, show_default=True, type=click.FloatRange(0, 1))
 @click.option("--json", "as_json", is_flag=True, help="print the metrics as JSON")
-@_input_errors
+@friendly
 def evaluate(csv_path, model_path, text_columns, label_column, threshold, as_json):
     """Measure a trained model on labelled tickets."""
     model = TrainedModel.load(model_path)

@@ -222,6 +222,8 @@ class ZammadSimulator(SimState):
         else:
             actual: Any = t
             for part in field.split("."):  # dotted paths reach nested records: customer.email
+                if isinstance(actual, str) and part == "name":
+                    continue   # the search index nests state/priority names: state.name:closed
                 actual = actual.get(part) if isinstance(actual, dict) else None
             actual = self.tags.get(t["id"], []) if field == "tags" else actual
             ok = _field_matches(actual, op, value)

@@ -178,6 +178,7 @@ def test_triaged_ticket_is_not_reclassified_by_a_later_event():
 
 def test_burst_window_ends_at_the_tickets_own_creation():
     from datetime import timedelta
+
     from .conftest import NOW
     text = ("Outlook 打不开", "Outlook 软件崩溃，一直报错")
     later = tuple({"ticket_id": str(100 + i), "category": "desktop.software_fault",

@@ -60,7 +60,7 @@ def test_evaluate_prints_json(trained):
     (["--csv", str(FIXTURES / "one_label.csv"), "--text-column", "text", "--label-column", "label"],
      "error: too_few_labels: " + str(FIXTURES / "one_label.csv")
      + ": need at least 2 different labels to train, found 1 (desktop.software_fault)"),
-    (["--from", "zammad"], "error: source_unavailable: training from zammad is not available yet"),
+    (["--from", "zammad"], "error: not_configured: ENRICHER_ZAMMAD_URL and ENRICHER_ZAMMAD_TOKEN must be set"),
     (["--csv", SMALL], "error: bad_input: --csv needs --text-column and --label-column"),
     ([], "error: bad_input: give --csv FILE or --from zammad|jira"),
 ])
