@@ -6,7 +6,8 @@ minus current state, so an unchanged ticket or a replayed delivery plans nothing
 from __future__ import annotations
 
 import fnmatch
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from .classifiers import quality
 from .errors import SettingsError

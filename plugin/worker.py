@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from . import pipeline
 from .errors import EnricherError, PlatformError
@@ -167,4 +168,4 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-__all__ = ["Processor", "TicketBusy", "PlatformError"]
+__all__ = ["PlatformError", "Processor", "TicketBusy"]

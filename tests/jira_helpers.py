@@ -66,7 +66,7 @@ def install_fields(sim) -> dict[str, str]:
 
 def drain(queue, limit: int = 20) -> None:
     """Run every ready and scheduled task, as the consumer would, without sleeping."""
-    far = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) + dt.timedelta(days=1)
+    far = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(days=1)
     for _ in range(limit):
         for task in queue.huey.read_schedule(far):
             queue.huey.enqueue(task)

@@ -2,7 +2,7 @@
 no I/O; one fixture (or one variation) per line and the Ticket it must give."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -73,7 +73,7 @@ def test_changelog_becomes_history_and_times_are_utc(adapter):
     (change,) = t.history
     assert (change.field, change.old, change.new) == ("status", "Waiting for support", "In Progress")
     assert change.by == ALEX
-    assert t.created_at == datetime(2026, 1, 9, 10, 0, 0, 123000, tzinfo=timezone.utc)
+    assert t.created_at == datetime(2026, 1, 9, 10, 0, 0, 123000, tzinfo=UTC)
 
 
 def test_internal_note_by_an_agent(adapter):

@@ -138,7 +138,7 @@ def test_readme_lists_every_field_tag_and_setting_of_the_manifest():
         assert f"`{tag['name']}`" in readme, tag["name"]
     for setting in manifest["settings"]:
         assert setting["env"] in readme, setting["env"]
-    table_fields = set(re.findall(r"^\| `(enrich_[a-z_]+)` \|", readme, re.M))
+    table_fields = set(re.findall(r"^\| `(enrich_[a-z_]+)` \|", readme, re.MULTILINE))
     assert table_fields == {f["name"] for f in manifest["fields"]}
 
 

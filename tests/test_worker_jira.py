@@ -158,7 +158,7 @@ def test_429_retry_after_becomes_a_scheduled_retry(cloud, make_settings):
     pk = accept(ledger, queue)
     queue.huey.execute(queue.huey.dequeue())
     (task,) = queue.huey.scheduled()
-    wait = (task.eta - dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)).total_seconds()
+    wait = (task.eta - dt.datetime.now(dt.UTC).replace(tzinfo=None)).total_seconds()
     assert 5.5 < wait <= 7.0
     assert ledger.delivery(pk)["last_error"].startswith("jira is rate limiting")
     drain(queue)

@@ -92,7 +92,7 @@ def accept(ledger, queue, name="03_ticket_create_chinese_email", key="d1"):
 
 def drain(queue, limit=20):
     """Run every ready and scheduled task, as the consumer would, without sleeping."""
-    far = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) + dt.timedelta(days=1)
+    far = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(days=1)
     for _ in range(limit):
         for task in queue.huey.read_schedule(far):
             queue.huey.enqueue(task)
@@ -173,7 +173,7 @@ def test_429_retry_after_is_honoured(setup):
     queue.huey.execute(task)
     scheduled = queue.huey.scheduled()
     assert len(scheduled) == 1
-    wait = (scheduled[0].eta - dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)).total_seconds()
+    wait = (scheduled[0].eta - dt.datetime.now(dt.UTC).replace(tzinfo=None)).total_seconds()
     assert 5.5 < wait <= 7.0
     assert ledger.delivery(pk)["last_error"].startswith("zammad is rate limiting")
     drain(queue)

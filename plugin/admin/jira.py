@@ -6,7 +6,8 @@ fields named exactly like the manifest's field names (see hooks/jira.py).
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ..errors import PlatformError
 from . import Change, Check

@@ -6,7 +6,8 @@ and a second run changes nothing.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ..errors import PlatformError
 from . import Change, Check

@@ -2,7 +2,8 @@
 reloaded when it changes, so retraining needs no restart."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 def model_source(settings: Any) -> Callable[[], Any]:

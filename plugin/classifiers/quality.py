@@ -5,7 +5,7 @@ desk defines that the ticket actually carries. A pure step.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from ..models import Findings, StepContext, Ticket
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..models import Findings, StepContext, Ticket
 from . import rules
-from .catalog import STEP, CatalogItem, ClassificationSettings, find_item, load_settings
+from .catalog import STEP, CatalogItem, ClassificationSettings, find_item
 from .value_stream import (
     ALL_STREAM_TAGS,
     PRIORITIES,

@@ -3,7 +3,8 @@ rich text (descriptions, comments, multi-line fields) as ADF; webhooks, REST v2 
 Data Center use plain wiki strings. Only what an enrichment note needs is kept."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 _BLOCKS = {"paragraph", "heading", "blockquote", "codeBlock", "listItem", "tableRow", "panel"}
 

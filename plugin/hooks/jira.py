@@ -21,7 +21,8 @@ from __future__ import annotations
 import hmac
 import json
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from marshmallow import INCLUDE, Schema, ValidationError, post_load, validates_schema
 from marshmallow import fields as mf

@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 import threading
 import time
-from datetime import datetime, timezone
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import PlatformError
@@ -51,7 +52,7 @@ class JiraClient(RestClient):
         self._cache_lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings: Any) -> "JiraClient":
+    def from_settings(cls, settings: Any) -> JiraClient:
         flavor = settings.jira_flavor
         if not settings.jira_url or not settings.jira_token or (flavor == "cloud" and not settings.jira_user):
             raise PlatformError("ENRICHER_JIRA_URL and ENRICHER_JIRA_TOKEN (and on Cloud "
@@ -141,7 +142,7 @@ class JiraClient(RestClient):
         try:
             zone = ZoneInfo(self.me().get("timeZone") or "UTC")
         except (ZoneInfoNotFoundError, ValueError):
-            zone = timezone.utc
+            zone = UTC
         return since.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
     def webhook_payload(self, key: str) -> bytes:

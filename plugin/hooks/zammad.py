@@ -7,7 +7,8 @@ See ../shared/platforms/zammad/REFERENCE.md §1-2.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validates_schema
 

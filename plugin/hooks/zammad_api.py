@@ -4,7 +4,7 @@ See ../shared/platforms/zammad/REFERENCE.md §3."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from ..errors import PlatformError
@@ -25,7 +25,7 @@ class ZammadClient(RestClient):
                          {"Authorization": f"Token token={token}"}, **kw)
 
     @classmethod
-    def from_settings(cls, settings: Any) -> "ZammadClient":
+    def from_settings(cls, settings: Any) -> ZammadClient:
         if not settings.zammad_url or not settings.zammad_token:
             raise PlatformError("ENRICHER_ZAMMAD_URL and ENRICHER_ZAMMAD_TOKEN must be set",
                                 key="not_configured")
@@ -61,7 +61,7 @@ class ZammadClient(RestClient):
 
     def updated_since(self, since: datetime, per_page: int = 100, max_pages: int = 50):
         """(id, updated_at, updated_by_id) of tickets updated at or after `since`, oldest first."""
-        stamp = since.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         for page in range(1, max_pages + 1):
             data = self.search_tickets(f"updated_at:>={stamp}", page=page, per_page=per_page)
             ids = data.get("tickets") or []

@@ -123,8 +123,13 @@ def test_tickets_created_while_service_was_down_are_reconciled(sim, service):
 
 
 def test_scale_out_intake_and_two_workers_on_redis_and_postgres(sim, service):
-    from tests.conftest import (POSTGRES_URL, REDIS_URL, postgres_unavailable, redis_unavailable,
-                                reset_scale_out_servers)
+    from tests.conftest import (
+        POSTGRES_URL,
+        REDIS_URL,
+        postgres_unavailable,
+        redis_unavailable,
+        reset_scale_out_servers,
+    )
     reason = redis_unavailable() or postgres_unavailable()
     if reason:
         pytest.skip(reason)
