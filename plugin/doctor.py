@@ -38,7 +38,7 @@ def _store_checks(settings, ledger_cls, make_huey) -> list[Check]:
         out.append(Check("database", False, f"{type(exc).__name__}: {str(exc)[:200]}",
                          "check ENRICHER_DATABASE_URL and that the server runs"))
     try:
-        huey = make_huey(settings.queue_url)
+        huey = make_huey(settings.queue_url, settings.queue_name)
         out.append(Check("queue", True, f"{settings.queue_url.split('://')[0]}, "
                                         f"{huey.pending_count()} waiting"))
     except Exception as exc:

@@ -60,7 +60,7 @@ class Queue:
     def __init__(self, settings: Any, ledger: Any, processor_factory: Callable[[], Any] | None = None):
         self.settings = settings
         self.ledger = ledger
-        self.huey = make_huey(settings.queue_url)
+        self.huey = make_huey(settings.queue_url, settings.queue_name)
         self._processor_factory = processor_factory
         self._processor = None
         # Tries are counted in the ledger, not by huey: a RetryTask (used for

@@ -36,6 +36,9 @@ class EnvSchema(Schema):
     config = fields.String(load_default=None)
     queue_url = fields.String(load_default=None, validate=validate.Regexp(
         r"^(sqlite|redis|rediss|memory)://", error="must start with sqlite://, redis:// or memory://"))
+    # Several desks (or test runs) can share one Redis: each queue has its own name.
+    queue_name = fields.String(load_default="desk-enricher", validate=validate.Regexp(
+        r"^[A-Za-z0-9_.-]{1,64}$", error="letters, digits, '.', '_' and '-' only"))
     database_url = fields.String(load_default=None, validate=validate.Regexp(
         r"^(sqlite|postgresql)(\+\w+)?://", error="must start with sqlite:// or postgresql://"))
     public_url = _url(load_default=None)

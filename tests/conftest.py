@@ -1,6 +1,7 @@
 """Shared test fixtures: settings on a temp data dir, real-shaped payloads, signing."""
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from plugin.settings import load_settings
+from plugin.simulators.zammad import ZammadSimulator
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("ENRICHER_SHARED_DIR") or REPO.parent / "shared")
@@ -60,8 +62,12 @@ def make_settings(tmp_path):
 
 
 REDIS_URL = os.environ.get("ENRICHER_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-POSTGRES_URL = os.environ.get("ENRICHER_TEST_POSTGRES_URL",
-                              "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PG_BASE = os.environ.get("ENRICHER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+# Each run has its own queue name and schema, so two runs on one machine (a developer and
+# CI, say) never take each other's tasks or drop each other's tables.
+RUN_ID = f"t{os.getpid()}"
+QUEUE_NAME = f"desk-enricher-{RUN_ID}"
+POSTGRES_URL = f"{PG_BASE}?options=-csearch_path%3D{RUN_ID}"
 
 
 def redis_unavailable() -> str | None:
@@ -77,7 +83,7 @@ def postgres_unavailable() -> str | None:
     from sqlalchemy import create_engine, text
     from sqlalchemy.exc import OperationalError
     try:
-        engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 2})
+        engine = create_engine(PG_BASE, connect_args={"connect_timeout": 2})
         with engine.connect() as conn:
             conn.execute(text("select 1"))
         engine.dispose()
@@ -87,15 +93,29 @@ def postgres_unavailable() -> str | None:
 
 
 def reset_scale_out_servers() -> None:
-    """Empty the test Redis db and the ledger tables, so each test starts clean."""
+    """Empty this run's queue and ledger schema, so each test starts clean."""
     import redis
-    from sqlalchemy import create_engine
+    from sqlalchemy import create_engine, text
 
-    from plugin.store import metadata
-    redis.Redis.from_url(REDIS_URL).flushdb()
-    engine = create_engine(POSTGRES_URL)
-    metadata.drop_all(engine)
+    client = redis.Redis.from_url(REDIS_URL)
+    for key in client.scan_iter(f"*{QUEUE_NAME}*"):
+        client.delete(key)
+    engine = create_engine(PG_BASE)
+    with engine.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{RUN_ID}" CASCADE'))
+        conn.execute(text(f'CREATE SCHEMA "{RUN_ID}"'))
     engine.dispose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_run_schema():
+    yield
+    if postgres_unavailable() is None:
+        from sqlalchemy import create_engine, text
+        engine = create_engine(PG_BASE)
+        with engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{RUN_ID}" CASCADE'))
+        engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", "redis+postgres"])
@@ -107,4 +127,26 @@ def backend(request):
     if reason:
         pytest.skip(reason)
     reset_scale_out_servers()
-    return {"ENRICHER_QUEUE_URL": REDIS_URL, "ENRICHER_DATABASE_URL": POSTGRES_URL}
+    return {"ENRICHER_QUEUE_URL": REDIS_URL, "ENRICHER_DATABASE_URL": POSTGRES_URL,
+            "ENRICHER_QUEUE_NAME": QUEUE_NAME}
+
+
+def drain(queue, limit: int = 20) -> None:
+    """Run every ready and scheduled task, as the consumer would, without sleeping."""
+    far = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(days=1)
+    for _ in range(limit):
+        for task in queue.huey.read_schedule(far):
+            queue.huey.enqueue(task)
+        task = queue.huey.dequeue()
+        if task is None:
+            return
+        queue.huey.execute(task, timestamp=far)
+
+
+@pytest.fixture
+def sim():
+    """A Zammad simulator on loopback, seeded from the real-shaped fixtures."""
+    s = ZammadSimulator()
+    s.start()
+    yield s
+    s.stop()

@@ -2,13 +2,12 @@
 simulator, field set-up by the field rule, and a queue drain."""
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 from plugin.hooks.jira_api import JiraClient
 from plugin.manifest import load_manifest
 
-from .conftest import JIRA_FIXTURES, sign
+from .conftest import JIRA_FIXTURES, drain, sign  # noqa: F401  (drain: used by the Jira tests)
 
 AUTOMATION_SECRET = "auto-0123456789"
 
@@ -62,15 +61,3 @@ def install_fields(sim) -> dict[str, str]:
     ids = {name: f["id"] for name, f in client.own_fields().items()}
     sim.reset_calls()
     return ids
-
-
-def drain(queue, limit: int = 20) -> None:
-    """Run every ready and scheduled task, as the consumer would, without sleeping."""
-    far = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(days=1)
-    for _ in range(limit):
-        for task in queue.huey.read_schedule(far):
-            queue.huey.enqueue(task)
-        task = queue.huey.dequeue()
-        if task is None:
-            return
-        queue.huey.execute(task, timestamp=far)

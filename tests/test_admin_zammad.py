@@ -7,17 +7,10 @@ from click.testing import CliRunner
 from plugin.admin import zammad as admin
 from plugin.cli import cli
 from plugin.manifest import load_manifest
-from plugin.simulators.zammad import ZammadSimulator
 
 PUBLIC = "https://enricher.example.com"
 
 
-@pytest.fixture
-def sim():
-    s = ZammadSimulator()
-    s.start()
-    yield s
-    s.stop()
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from plugin.errors import SettingsError
 from plugin.logs import JsonFormatter
 from plugin.manifest import MANIFEST_PATH, consistency_problems, load_manifest
 from plugin.settings import load_settings
-from plugin.simulators.zammad import ZammadSimulator
 from plugin.store import Ledger
 
 from .conftest import zammad_body, zammad_headers
@@ -24,12 +23,6 @@ from .conftest import zammad_body, zammad_headers
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
-@pytest.fixture
-def sim():
-    s = ZammadSimulator()
-    s.start()
-    yield s
-    s.stop()
 
 
 def test_readyz_reports_each_dependency(make_settings, sim):

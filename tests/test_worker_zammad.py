@@ -15,7 +15,7 @@ from plugin.queue import Queue, backoff
 from plugin.store import Ledger
 from plugin.worker import Processor
 
-from .conftest import zammad_body
+from .conftest import drain, zammad_body
 
 BASE = "http://zammad.test/api/v1"
 
@@ -88,18 +88,6 @@ def accept(ledger, queue, name="03_ticket_create_chinese_email", key="d1"):
     pk, _ = ledger.accept("zammad", key, "1077", "create", zammad_body(name))
     queue.enqueue(pk)
     return pk
-
-
-def drain(queue, limit=20):
-    """Run every ready and scheduled task, as the consumer would, without sleeping."""
-    far = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(days=1)
-    for _ in range(limit):
-        for task in queue.huey.read_schedule(far):
-            queue.huey.enqueue(task)
-        task = queue.huey.dequeue()
-        if task is None:
-            return
-        queue.huey.execute(task, timestamp=far)
 
 
 def writes(rsps):

@@ -2,24 +2,16 @@
 read over REST from the simulator, become catalog-id labelled training data."""
 from __future__ import annotations
 
-import pytest
 from click.testing import CliRunner
 
 from plugin.classifiers import history
 from plugin.classifiers.model import TrainedModel
 from plugin.cli import cli
-from plugin.simulators.zammad import ZammadSimulator
 
 OS_FAULT = "桌面IT运维管理/操作系统故障处理/系统层面故障处理"
 HARDWARE = "桌面IT运维管理/终端硬件报修/终端硬件报修跟进"
 
 
-@pytest.fixture
-def sim():
-    s = ZammadSimulator()
-    s.start()
-    yield s
-    s.stop()
 
 
 def closed(sim, title, body, category):

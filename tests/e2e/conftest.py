@@ -2,17 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from plugin.simulators.zammad import ZammadSimulator
-
 from .harness import SECRET, Service
-
-
-@pytest.fixture
-def sim():
-    s = ZammadSimulator()
-    s.start()
-    yield s
-    s.stop()
 
 
 @pytest.fixture

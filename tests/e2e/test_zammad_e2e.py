@@ -125,6 +125,7 @@ def test_tickets_created_while_service_was_down_are_reconciled(sim, service):
 def test_scale_out_intake_and_two_workers_on_redis_and_postgres(sim, service):
     from tests.conftest import (
         POSTGRES_URL,
+        QUEUE_NAME,
         REDIS_URL,
         postgres_unavailable,
         redis_unavailable,
@@ -135,7 +136,7 @@ def test_scale_out_intake_and_two_workers_on_redis_and_postgres(sim, service):
         pytest.skip(reason)
     reset_scale_out_servers()
     svc = service(ENRICHER_QUEUE_URL=REDIS_URL, ENRICHER_DATABASE_URL=POSTGRES_URL,
-                  ENRICHER_RECONCILE_SECONDS="0").start("--no-worker")
+                  ENRICHER_QUEUE_NAME=QUEUE_NAME, ENRICHER_RECONCILE_SECONDS="0").start("--no-worker")
     svc.start_worker()
     svc.start_worker()
     sim.latency = 0.02
