@@ -150,3 +150,23 @@ def sim():
     s.start()
     yield s
     s.stop()
+
+
+@pytest.fixture
+def http_sink():
+    """A local HTTP endpoint that records the JSON bodies posted to it (chat webhooks)."""
+    import threading
+
+    from werkzeug.serving import make_server
+    from werkzeug.wrappers import Request, Response
+
+    received: list = []
+
+    @Request.application
+    def app(request):
+        received.append(json.loads(request.get_data()))
+        return Response("ok")
+    server = make_server("127.0.0.1", 0, app)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"127.0.0.1:{server.server_port}", received
+    server.shutdown()

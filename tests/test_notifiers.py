@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 
 import pytest
 from aiosmtpd.controller import Controller
-from werkzeug.serving import make_server
-from werkzeug.wrappers import Request, Response
 
 from plugin.errors import PlatformError, SettingsError
 from plugin.models import Requester, Ticket
@@ -43,17 +40,9 @@ def smtp():
 
 
 @pytest.fixture
-def webhook():
-    received = []
-
-    @Request.application
-    def app(request):
-        received.append(json.loads(request.get_data()))
-        return Response("ok")
-    server = make_server("127.0.0.1", 0, app)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"json://127.0.0.1:{server.server_port}/alert", received
-    server.shutdown()
+def webhook(http_sink):
+    address, received = http_sink
+    return f"json://{address}/alert", received
 
 
 @pytest.fixture

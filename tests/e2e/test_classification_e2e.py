@@ -55,33 +55,16 @@ def test_new_ticket_is_classified_once_and_a_correction_is_recorded(sim, service
     assert len(svc.ledger().corrections_list()) == 1 and len(sim.writes()) == before
 
 
-def test_major_event_alerts_the_owner_once(sim, service):
-    import json
-    import threading
-
-    from werkzeug.serving import make_server
-    from werkzeug.wrappers import Request, Response
-
-    posts = []
-
-    @Request.application
-    def owner(request):
-        posts.append(json.loads(request.get_data()))
-        return Response("ok")
-    server = make_server("127.0.0.1", 0, owner)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        svc = service(ENRICHER_RECONCILE_SECONDS="0",
-                      ENRICHER_NOTIFY_MAJOR_EVENT=f"json://127.0.0.1:{server.server_port}/owner").start()
-        tid = sim.create_ticket("全公司无法上网", "大面积断网，所有员工都无法访问业务系统。", "it@acme.example",
-                                customer_name="王伟")
-        send(sim, svc, tid)
-        wait_until(lambda: done(svc, 1), what="major event enrichment")
-        sim.agent_update(tid, state="open")             # an agent takes it: another webhook
-        send(sim, svc, tid, article=False)
-        wait_until(lambda: done(svc, 2), what="a later update")
-        assert sim.tickets[tid]["enrich_value_stream"] == "重大事件"
-        assert sim.tickets[tid]["enrich_priority"] == "P4" and "enrich:major-event" in sim.tags[tid]
-        assert len(posts) == 1 and posts[0]["title"].startswith("【重大事件 Major event】")
-    finally:
-        server.shutdown()
+def test_major_event_alerts_the_owner_once(sim, service, http_sink):
+    address, posts = http_sink
+    svc = service(ENRICHER_RECONCILE_SECONDS="0", ENRICHER_NOTIFY_MAJOR_EVENT=f"json://{address}/owner").start()
+    tid = sim.create_ticket("全公司无法上网", "大面积断网，所有员工都无法访问业务系统。", "it@acme.example",
+                            customer_name="王伟")
+    send(sim, svc, tid)
+    wait_until(lambda: done(svc, 1), what="major event enrichment")
+    sim.agent_update(tid, state="open")             # an agent takes it: another webhook
+    send(sim, svc, tid, article=False)
+    wait_until(lambda: done(svc, 2), what="a later update")
+    assert sim.tickets[tid]["enrich_value_stream"] == "重大事件"
+    assert sim.tickets[tid]["enrich_priority"] == "P4" and "enrich:major-event" in sim.tags[tid]
+    assert len(posts) == 1 and posts[0]["title"].startswith("【重大事件 Major event】")
