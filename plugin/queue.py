@@ -124,12 +124,18 @@ class Queue:
         ids = self.ledger.unfinished(older_than_seconds=RECOVER_AFTER_SECONDS)
         if ids:
             queued = self._queued_ids()   # a long backlog is not lost: leave it be
-            ids = [pk for pk in ids if pk not in queued]
+            ids = [pk for pk in ids if pk not in queued and not self._running(pk)]
         for pk in ids:
             self.enqueue(pk)
         if ids:
             log.info("recovered", extra={"count": len(ids)})
         return len(ids)
+
+    def _running(self, pk: int) -> bool:
+        """Being processed right now: its task is out of the queue but its ticket leased."""
+        row = self.ledger.delivery(pk)
+        return bool(row and row["status"] == "processing"
+                    and self.ledger.lease_held(f"ticket:{row['platform']}:{row['ticket_id']}"))
 
     def requeue_all_unfinished(self) -> int:
         """At worker start: queue again the deliveries whose task was lost.

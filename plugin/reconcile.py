@@ -31,10 +31,10 @@ def sweep(processor: Any, queue: Any, platform: str) -> int:
     client = processor.client(platform)
     bot = processor.bot_id(platform)
     stored = ledger.get(position_key(platform))
-    since = datetime.fromisoformat(stored) if stored else utcnow() - FIRST_LOOKBACK
-    newest, queued = since, 0
+    started = utcnow()
+    since = datetime.fromisoformat(stored) if stored else started - FIRST_LOOKBACK
+    queued = 0
     for ticket_id, updated_at, updated_by in client.updated_since(since):
-        newest = max(newest, updated_at or newest)
         if not needs_processing(ledger.ticket(platform, ticket_id), updated_at, updated_by, bot):
             continue
         body = client.webhook_payload(ticket_id)
@@ -43,7 +43,9 @@ def sweep(processor: Any, queue: Any, platform: str) -> int:
         if new:
             queue.enqueue(pk)
             queued += 1
-    ledger.put(position_key(platform), (newest - OVERLAP).isoformat())
+    # A finished sweep has seen every ticket updated before it started; the newest
+    # timestamp it saw may be the plugin's own fresh write, past tickets not yet seen.
+    ledger.put(position_key(platform), (started - OVERLAP).isoformat())
     client.take_calls()
     if queued:
         log.info("reconciled", extra={"platform": platform, "queued": queued})

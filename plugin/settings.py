@@ -53,7 +53,7 @@ class EnvSchema(Schema):
     jira_automation_header = fields.String(load_default="X-Enricher-Token")
     jira_automation_secret = fields.String(load_default=None)
     max_body_bytes = fields.Integer(load_default=1_048_576, validate=validate.Range(min=1024))
-    max_attempts = fields.Integer(load_default=6, validate=validate.Range(min=1, max=50))
+    max_attempts = fields.Integer(load_default=8, validate=validate.Range(min=1, max=50))
     retry_base_seconds = fields.Float(load_default=2.0, validate=validate.Range(min=0))
     retry_max_seconds = fields.Float(load_default=300.0, validate=validate.Range(min=0))
     http_timeout = fields.Float(load_default=10.0, validate=validate.Range(min=0.1))

@@ -245,6 +245,11 @@ class Ledger:
                 conn.execute(leases.delete().where(leases.c.name.in_(dead)))
         return len(dead)
 
+    def lease_held(self, name: str) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(select(leases.c.name).where(
+                leases.c.name == name, leases.c.expires_at >= utcnow())).first() is not None
+
     def release_lease(self, name: str) -> None:
         with self._write() as conn:
             conn.execute(leases.delete().where(leases.c.name == name))

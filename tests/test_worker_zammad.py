@@ -217,3 +217,18 @@ def test_lost_task_is_recovered_from_the_ledger(setup):
     (1, None, 2.0), (2, None, 4.0), (4, None, 16.0), (20, None, 300.0), (1, 30.0, 30.0)])
 def test_backoff_is_exponential_capped_and_respects_retry_after(attempt, retry_after, expected):
     assert backoff(attempt, 2.0, 300.0, retry_after) == expected
+
+
+def test_recover_leaves_a_delivery_being_processed_alone(setup):
+    _, ledger, queue, _, _ = setup
+    pk, _ = ledger.accept("zammad", "busy", "1077", "create", zammad_body("03_ticket_create_chinese_email"))
+    ledger.set_status(pk, "processing", attempts=1)
+    import plugin.queue as q
+    old, q.RECOVER_AFTER_SECONDS = q.RECOVER_AFTER_SECONDS, 0
+    try:
+        assert ledger.take_lease("ticket:zammad:1077", 60)
+        assert queue.recover() == 0          # a worker holds it: not queued a second time
+        ledger.release_lease("ticket:zammad:1077")
+        assert queue.recover() == 1          # nobody holds it: its task was lost
+    finally:
+        q.RECOVER_AFTER_SECONDS = old

@@ -9,6 +9,7 @@ from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from ..errors import PlatformError
@@ -77,8 +78,11 @@ class RestClient:
             self.calls.append(CallRecord(method, path, 503))
             raise PlatformError(f"{self.platform} kept answering with an error to {method} {path}",
                                 key="unavailable", retryable=True, http_status=503) from None
-        except requests.exceptions.ConnectionError:
+        except requests.exceptions.ConnectionError as exc:
             self.calls.append(CallRecord(method, path, None))
+            if _read_timeout(exc):   # with read retries off, urllib3 reports it this way
+                raise PlatformError(f"{self.platform} did not answer {method} {path} within "
+                                    f"{self.timeout:g}s", key="timeout", retryable=True) from None
             raise PlatformError(f"cannot reach {self.platform} at {self.base_url}",
                                 key="cannot_connect", retryable=True) from None
         self.calls.append(CallRecord(method, path, resp.status_code))
@@ -116,6 +120,11 @@ class RestClient:
 
     def error_detail(self, resp: requests.Response) -> str:
         return ""
+
+
+def _read_timeout(exc: Exception) -> bool:
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, ReadTimeoutError)
 
 
 def _retry_after(resp: requests.Response) -> float | None:

@@ -18,6 +18,11 @@ from .base import Adapter, Intake, check_hmac, parse_json
 from .text import html_to_text, parse_time
 
 PLATFORM = "zammad"
+# Seeded article type ids (db/seeds/ticket_article_types.rb), for payloads rebuilt from
+# REST, which carry ids where the webhook carries names.
+ARTICLE_TYPES = {1: "email", 2: "sms", 3: "chat", 4: "fax", 5: "phone", 6: "twitter status",
+                 7: "twitter direct-message", 8: "facebook feed post", 9: "facebook feed comment",
+                 10: "note", 11: "web", 12: "telegram personal-message"}
 # States Zammad keeps for tickets that no longer exist as such: nothing to enrich.
 GONE_STATES = {"merged", "removed"}
 
@@ -179,4 +184,7 @@ def payload_from_all(data: Mapping[str, Any], states: Mapping[str, str],
     customer_msgs = [a for a in articles if a.get("sender") in (None, "Customer")
                      or a.get("sender_id") == 2]
     article = dict((customer_msgs or articles or [{}])[-1])
+    first = articles[0] if articles else {}
+    t["create_article_type"] = (t.get("create_article_type") or first.get("type")
+                                or ARTICLE_TYPES.get(t.get("create_article_type_id")))
     return {"ticket": t, "article": article}

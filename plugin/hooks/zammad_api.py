@@ -59,17 +59,30 @@ class ZammadClient(RestClient):
             cache[kind] = {str(r["id"]): r["name"] for r in self.request("GET", f"/{kind}")}
         return cache[kind]
 
-    def updated_since(self, since: datetime, per_page: int = 100, max_pages: int = 50):
-        """(id, updated_at, updated_by_id) of tickets updated at or after `since`, oldest first."""
+    def updated_since(self, since: datetime, per_page: int = 100, max_pages: int = 50,
+                      max_passes: int = 5):
+        """(id, updated_at, updated_by_id) of tickets updated at or after `since`.
+
+        While a sweep reads, workers write to the tickets it queued, which moves them to
+        the end of the order, so later pages shift and an unseen ticket can slip into a
+        page already read. It is still in the range: passes repeat until one finds
+        nothing new (usually the second)."""
         stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        for page in range(1, max_pages + 1):
-            data = self.search_tickets(f"updated_at:>={stamp}", page=page, per_page=per_page)
-            ids = data.get("tickets") or []
-            assets = (data.get("assets") or {}).get("Ticket") or {}
-            for tid in ids:
-                t = assets.get(str(tid)) or {}
-                yield str(tid), parse_time(t.get("updated_at")), str(t.get("updated_by_id"))
-            if len(ids) < per_page:
+        seen: set[str] = set()
+        for _ in range(max_passes):
+            found = 0
+            for page in range(1, max_pages + 1):
+                data = self.search_tickets(f"updated_at:>={stamp}", page=page, per_page=per_page)
+                ids = data.get("tickets") or []
+                assets = (data.get("assets") or {}).get("Ticket") or {}
+                for tid in (str(i) for i in ids if str(i) not in seen):
+                    seen.add(tid)
+                    found += 1
+                    t = assets.get(tid) or {}
+                    yield tid, parse_time(t.get("updated_at")), str(t.get("updated_by_id"))
+                if len(ids) < per_page:
+                    break
+            if not found:
                 return
 
     def webhook_payload(self, ticket_id: str) -> bytes:
