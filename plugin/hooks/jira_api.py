@@ -129,13 +129,24 @@ class JiraClient(RestClient):
             if last or not issues or (self.flavor == "cloud" and not token):
                 return
 
-    def updated_since(self, since: datetime, per_page: int = 100, max_pages: int = 50):
+    def updated_since(self, since: datetime, per_page: int = 100, max_pages: int = 50,
+                      max_passes: int = 5):
         """(key, updated, None) of issues updated at or after `since`, oldest first. The
         last actor is not asked for: the newest changelog entry misses comments, so it
-        could name the plugin when a customer spoke after it; the ledger decides instead."""
+        could name the plugin when a customer spoke after it; the ledger decides instead.
+        Workers writing to queued issues shift later pages, so passes repeat until one
+        finds nothing new (as for Zammad)."""
         jql = f'updated >= "{self._jql_time(since)}" ORDER BY updated ASC'
-        for issue in self.search(jql, "updated", per_page, max_pages):
-            yield issue["key"], parse_time((issue.get("fields") or {}).get("updated")), None
+        seen: set[str] = set()
+        for _ in range(max_passes):
+            found = 0
+            for issue in self.search(jql, "updated", per_page, max_pages):
+                if issue["key"] not in seen:
+                    seen.add(issue["key"])
+                    found += 1
+                    yield issue["key"], parse_time((issue.get("fields") or {}).get("updated")), None
+            if not found:
+                return
 
     def _jql_time(self, since: datetime) -> str:
         # JQL dates are read in the API user's time zone; minutes only, so round down.
