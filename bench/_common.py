@@ -88,10 +88,8 @@ def wait_quiet(max_wait: float, threshold: float = 0.3) -> str:
 SERVER_NAMES = ("postgres", "redis-server")
 
 
-def server_cpu_seconds() -> float:
-    """user+system CPU used so far by the local PostgreSQL and Redis server processes."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
+def proc_stats():
+    """(comm, stat fields after the name) of every process, from /proc (Linux)."""
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -99,11 +97,16 @@ def server_cpu_seconds() -> float:
             stat = Path(f"/proc/{entry}/stat").read_text()
         except OSError:
             continue
-        comm = stat[stat.find("(") + 1:stat.rfind(")")]
-        if comm in SERVER_NAMES:
-            fields = stat.rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-    return total / tick
+        yield stat[stat.find("(") + 1:stat.rfind(")")], stat.rsplit(")", 1)[1].split()
+
+
+def cpu_seconds(fields: list[str]) -> float:
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")   # utime, stime
+
+
+def server_cpu_seconds() -> float:
+    """user+system CPU used so far by the local PostgreSQL and Redis server processes."""
+    return sum(cpu_seconds(f) for comm, f in proc_stats() if comm in SERVER_NAMES)
 
 
 def load_note() -> str:
@@ -253,22 +256,21 @@ class Service:
         """user+system CPU of every live process in the service's process group (Linux)."""
         if self.proc is None:
             return None
-        tick = os.sysconf("SC_CLK_TCK")
-        total = 0
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            fields = stat.rsplit(")", 1)[1].split()
-            if int(fields[2]) == self.proc.pid:          # field 5: pgrp
-                total += int(fields[11]) + int(fields[12])   # utime, stime
-        return total / tick
+        return sum(cpu_seconds(f) for _, f in proc_stats() if int(f[2]) == self.proc.pid)  # pgrp
 
     def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def add_service_options(ap, env_example: str = "") -> None:
+    """The options every service benchmark shares: backends, a quiet machine, extra env."""
+    ap.add_argument("--queue", choices=["sqlite", "redis"], default="sqlite")
+    ap.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    ap.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
+                    help="on a shared machine, first wait up to this long for other processes "
+                         "to use under 0.3 cores")
+    ap.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                    help="extra environment for the service (repeatable)" + env_example)

@@ -213,13 +213,7 @@ def main() -> int:
     ap.add_argument("--max-wait", type=float, default=150.0,
                     help="seconds to wait after the restart for the tickets to be enriched "
                          "(the default covers two periodic sweeps)")
-    ap.add_argument("--queue", choices=["sqlite", "redis"], default="sqlite")
-    ap.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
-    ap.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
-                    help="on a shared machine, first wait up to this long for other processes "
-                         "to use under 0.3 cores")
-    ap.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
-                    help="extra environment for the service (repeatable)")
+    c.add_service_options(ap)
     args = ap.parse_args()
     if args.minutes <= 0 or args.interval <= 0 or args.minutes > 120:
         ap.error("--minutes must be in (0, 120] and --interval > 0")

@@ -212,19 +212,13 @@ def main() -> int:
     ap.add_argument("-m", "--tickets", type=int, default=100)
     ap.add_argument("--rate", type=float, default=10.0, help="webhooks per second")
     ap.add_argument("--latency", type=float, default=0.05, help="seconds the simulator adds per call")
-    ap.add_argument("--queue", choices=["sqlite", "redis"], default="sqlite")
-    ap.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     ap.add_argument("--workers", type=int, default=None,
                     help="worker threads (default: the service's ENRICHER_WORKERS default)")
     ap.add_argument("--reconcile", action="store_true",
                     help="leave the reconciler on (its sweeps add search calls and can enrich "
                          "tickets before their webhook arrives)")
     ap.add_argument("--max-seconds", type=float, default=100, help="bound on the whole run")
-    ap.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
-                    help="on a shared machine, first wait up to this long for other processes "
-                         "to use under 0.3 cores")
-    ap.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
-                    help="extra environment for the service (repeatable), e.g. for experiments")
+    c.add_service_options(ap)
     args = ap.parse_args()
     c.install_sigterm()
 

@@ -218,8 +218,6 @@ def main() -> int:
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--procs", type=int, default=2, help="load-generator processes (python client)")
     ap.add_argument("--client", choices=["python", "wrk"], default="python")
-    ap.add_argument("--queue", choices=["sqlite", "redis"], default="sqlite")
-    ap.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     ap.add_argument("--web-workers", type=int, default=4)
     ap.add_argument("--stage", choices=["store", "parse"], default="store",
                     help="parse: send the plugin's own update (verify + parse, 200 ignored, "
@@ -227,11 +225,7 @@ def main() -> int:
     ap.add_argument("--max-seconds", type=float, default=90, help="stop sending after this long")
     ap.add_argument("--wrk-seconds", type=float, default=5, help="run length with --client wrk "
                     "(wrk sends for a fixed time, not a fixed count)")
-    ap.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
-                    help="on a shared machine, first wait up to this long for other processes "
-                         "to use under 0.3 cores")
-    ap.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
-                    help="extra environment for the service (repeatable), e.g. for experiments")
+    c.add_service_options(ap)
     ap.add_argument("--keep-log", action="store_true", help="print the service log at the end")
     args = ap.parse_args()
     if args.client == "wrk" and not shutil.which("wrk"):

@@ -339,13 +339,7 @@ def main() -> int:
     ap.add_argument("--latency", type=float, default=0.05, help="seconds the simulator adds per call")
     ap.add_argument("--reconcile", action="store_true",
                     help="leave the reconciler on (service default, a sweep every 5 min)")
-    ap.add_argument("--queue", choices=["sqlite", "redis"], default="sqlite")
-    ap.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
-    ap.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
-                    help="on a shared machine, first wait up to this long for other processes "
-                         "to use under 0.3 cores")
-    ap.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
-                    help="extra environment for the service (repeatable), e.g. ENRICHER_MAX_ATTEMPTS=8")
+    c.add_service_options(ap)
     args = ap.parse_args()
     args.timeout_seconds = args.seconds if args.timeout_seconds is None else args.timeout_seconds
     args.limit_seconds = args.seconds if args.limit_seconds is None else args.limit_seconds
