@@ -4,11 +4,13 @@ from __future__ import annotations
 import json
 import os
 
+import joblib
 import pytest
 from click.testing import CliRunner
 
 from plugin.classifiers import training
 from plugin.classifiers.commands import evaluate, train
+from plugin.classifiers.fast import FastScorer
 from plugin.classifiers.model import ModelHolder, TrainedModel
 from plugin.classifiers.model import train as train_model
 from plugin.classifiers.step import classify
@@ -160,16 +162,39 @@ def test_evaluate_counts_coverage_and_unknown_labels(trained):
 
 
 @pytest.mark.parametrize("labels", [None, ["desktop.software_fault", "desktop.hardware_repair"]])
-def test_fast_one_ticket_path_equals_the_pipeline(labels, trained):
-    model = TrainedModel.load(trained)
-    if labels:   # a two-label model takes sklearn's binary branch
-        data = training.read_csv(SMALL, ["title", "body"], "category")
-        keep = [i for i, lab in enumerate(data.labels) if lab in labels]
-        model = train_model([data.texts[i] for i in keep], [data.labels[i] for i in keep])
-    texts = ["VPN 连接失败", "Zoom echo in the meeting room", "", "qqqq zzzz", "键盘" * 800]
+def test_fast_one_ticket_path_equals_the_stacked_pipeline(labels):
+    data = training.read_csv(SMALL, ["title", "body"], "category")
+    keep = [i for i, lab in enumerate(data.labels) if not labels or lab in labels]
+    # stack_min_samples=0: the three-view stack even on this small file (two labels take
+    # sklearn's binary branch: one decision column per view)
+    model = train_model([data.texts[i] for i in keep], [data.labels[i] for i in keep],
+                        stack_min_samples=0)
+    stack = model.pipeline.named_steps["classifier"]
+    assert list(stack.named_estimators_) == ["text", "title", "topics"]
+    assert model._fast is not None
+    texts = ["VPN 连接失败", "Zoom echo in the meeting room", "", "qqqq zzzz", "键盘" * 800,
+             "Outlook crashes\n" + "long body " * 300]
     for text in texts:
         fast = [model.scores(text)[label] for label in model.labels]
-        assert fast == pytest.approx(model.predict_proba([text])[0].tolist(), abs=1e-5)
+        assert fast == pytest.approx(model.predict_proba([text])[0].tolist(), abs=1e-6)
+        assert sum(fast) == pytest.approx(1.0)
+
+
+def test_a_model_of_few_tickets_is_one_calibrated_svm(trained):
+    model = TrainedModel.load(trained)           # 32 tickets < stack_min_samples
+    assert model._fast is None
+    assert not FastScorer.fits(model.pipeline)
+    assert model.predict(["Zoom 会议室没有声音"]) == ["meeting.room_software"]
+    scores = model.scores("VPN 连接失败")
+    assert scores == pytest.approx(dict(zip(model.labels, model.predict_proba(["VPN 连接失败"])[0])))
+
+
+def test_an_old_format_model_file_asks_for_retraining(tmp_path):
+    path = tmp_path / "old.joblib"
+    joblib.dump({"format": 1, "pipeline": None}, path)
+    with pytest.raises(InputError, match="has format 1, this version reads format 2: train the "
+                                         "model again"):
+        TrainedModel.load(path)
 
 
 def test_train_rejects_unknown_parameters_and_single_examples():
