@@ -21,6 +21,9 @@ def run_checks(settings: Any) -> list[Check]:
         return out + [Check("manifest", False, exc.message, "restore manifest.json from the release")]
     out += _store_checks(settings, Ledger, make_huey)
     out.append(_notify_check(settings))
+    model = _model_check(settings)
+    if model:
+        out.append(model)
     out += _platform_checks(settings, manifest)
     return out
 
@@ -34,14 +37,14 @@ def _store_checks(settings, ledger_cls, make_huey) -> list[Check]:
         dead = len(ledger.by_status("dead"))
         out.append(Check("dead_letters", dead == 0, f"{dead} dead letter(s)",
                          "see `desk-enricher replay --dry-run`, fix the cause, then `replay`"))
-    except Exception as exc:  # any driver error: report it, do not crash the doctor
+    except Exception as exc:  # noqa: BLE001 - any driver error: report it, do not crash
         out.append(Check("database", False, f"{type(exc).__name__}: {str(exc)[:200]}",
                          "check ENRICHER_DATABASE_URL and that the server runs"))
     try:
         huey = make_huey(settings.queue_url, settings.queue_name)
         out.append(Check("queue", True, f"{settings.queue_url.split('://')[0]}, "
                                         f"{huey.pending_count()} waiting"))
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - same for the queue's driver
         out.append(Check("queue", False, f"{type(exc).__name__}: {str(exc)[:200]}",
                          "check ENRICHER_QUEUE_URL and that the server runs"))
     return out
@@ -56,6 +59,21 @@ def _notify_check(settings) -> Check:
     except EnricherError as exc:
         return Check("notify.major_event", False, exc.message, "fix the URL or the template")
     return Check("notify.major_event", True, f"{len(target) if target else 0} channel(s); template ok")
+
+
+def _model_check(settings) -> Check | None:
+    """The learned model named in the settings loads (none named: rules only, no check)."""
+    path = getattr(getattr(settings, "classification", None), "model_path", None)
+    if not path:
+        return None
+    from .classifiers.model import TrainedModel
+    try:
+        model = TrainedModel.load(path)
+    except EnricherError as exc:
+        return Check("classification.model", False, exc.message,
+                     "run `desk-enricher train … --model " + str(path) + "`")
+    return Check("classification.model", True, f"{len(model.labels)} labels, trained "
+                                               f"{model.trained_at} on {model.n_samples} tickets")
 
 
 def _platform_checks(settings, manifest) -> list[Check]:

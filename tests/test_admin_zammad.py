@@ -109,3 +109,20 @@ def test_trigger_without_bot_guard_is_flagged():
           "condition": {}}], "90", PUBLIC)
     assert [c.ok for c in checks] == [True, False]
     assert "not `updated_by_id is not` the plugin user" in checks[1].detail
+
+
+def test_doctor_checks_the_learned_model_named_in_the_settings(sim, run, tmp_path):
+    from plugin.classifiers.model import train
+    model_path = tmp_path / "model.joblib"
+    config = tmp_path / "enricher.yaml"
+    config.write_text(f"classification:\n  model_path: {model_path}\n", encoding="utf-8")
+    missing = run("doctor", ENRICHER_CONFIG=str(config))
+    assert missing.exit_code == 1
+    assert f"FAIL  classification.model: model file {model_path} does not exist" in missing.output
+    assert f"run `desk-enricher train … --model {model_path}`" in missing.output
+    train(["vpn fails", "vpn down", "printer jam", "printer broken"],
+          ["net", "net", "print", "print"]).save(model_path)
+    found = run("doctor", ENRICHER_CONFIG=str(config))
+    assert "ok    classification.model: 2 labels, trained " in found.output
+    assert "on 4 tickets" in found.output
+    assert "classification.model" not in run("doctor").output      # no model named: no check
