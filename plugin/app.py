@@ -80,7 +80,7 @@ def _check(fn) -> dict[str, Any]:
         return {"ok": True}
     except EnricherError as exc:
         return {"ok": False, "error": exc.key, "message": exc.message}
-    except Exception as exc:  # a readiness probe reports, it does not crash
+    except Exception as exc:  # noqa: BLE001 - a readiness probe reports, it does not crash
         return {"ok": False, "error": type(exc).__name__}
 
 

@@ -69,7 +69,8 @@ def serve(port, host, web_workers, workers, no_worker, insecure_no_signature):
 
 def _spawn_worker(workers):
     cmd = [sys.executable, "-m", "plugin", "worker"] + (["--workers", str(workers)] if workers else [])
-    return subprocess.Popen(cmd, preexec_fn=_die_with_parent)
+    # prctl(PDEATHSIG) can only be set in the child; serve spawns before starting any thread
+    return subprocess.Popen(cmd, preexec_fn=_die_with_parent)  # noqa: PLW1509
 
 
 def _die_with_parent():

@@ -19,8 +19,9 @@ import requests
 DEMO_TICKETS = [
     ("VPN 无法连接", "您好，今天早上开始 VPN 一直连接失败，提示认证超时，无法访问公司内网，比较紧急。",
      "li.na@acme.example", "李娜"),
-    ("Outlook keeps crashing", "Hi, Outlook crashes every time I open the calendar since the last "
-     "update. Please help, I have meetings all day.", "tom.berg@acme.example", "Tom Berg"),
+    ("Outlook keeps crashing", ("Hi, Outlook crashes every time I open the calendar since the "
+                                "last update. Please help, I have meetings all day."),
+     "tom.berg@acme.example", "Tom Berg"),
     ("申请开通报销系统权限", "新入职员工，需要开通费控报销系统的提交权限，部门：财务部。",
      "zhao.lei@acme.example", "赵磊"),
 ]

@@ -78,8 +78,9 @@ class Ledger:
     def accept(self, platform: str, delivery_key: str, ticket_id: str | None, event_name: str,
                body: bytes) -> tuple[int | None, bool]:
         """Store an accepted webhook. Returns (id, True), or (existing id, False) if seen."""
-        row = dict(platform=platform, delivery_key=delivery_key, ticket_id=ticket_id,
-                   event=event_name, status="queued", attempts=0, body=body, received_at=utcnow())
+        row = {"platform": platform, "delivery_key": delivery_key, "ticket_id": ticket_id,
+               "event": event_name, "status": "queued", "attempts": 0, "body": body,
+               "received_at": utcnow()}
         try:
             with self._write() as conn:
                 pk = conn.execute(_INSERT_DELIVERY, row).inserted_primary_key[0]
@@ -160,9 +161,9 @@ class Ledger:
 
     def _upsert_ticket(self, conn, platform, ticket_id, written, meta, now) -> None:
         key = (tickets.c.platform == platform) & (tickets.c.ticket_id == ticket_id)
-        values = dict(written=written, category=meta.get("category"),
-                      updated_at=meta.get("updated_at"), created_at=meta.get("created_at"),
-                      enriched_at=now)
+        values = {"written": written, "category": meta.get("category"),
+                  "updated_at": meta.get("updated_at"), "created_at": meta.get("created_at"),
+                  "enriched_at": now}
         if conn.execute(select(tickets.c.ticket_id).where(key)).first():
             conn.execute(update(tickets).where(key).values(**values))
         else:
