@@ -57,7 +57,8 @@ def _join(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.nd
 
 
 def _linear(svm) -> tuple[np.ndarray, np.ndarray]:
-    return np.ascontiguousarray(svm.coef_.T), np.atleast_1d(svm.intercept_)
+    """The SVM's (labels x terms) weights as they are, not copied: a model is large."""
+    return svm.coef_, np.atleast_1d(svm.intercept_)
 
 
 class FastScorer:
@@ -78,7 +79,7 @@ class FastScorer:
         self.w_text, self.b_text = _linear(views["text"].named_steps["svm"])
         self.w_title, self.b_title = _linear(views["title"].named_steps["svm"])
         lsa = pipeline.named_steps["topics"].transformer_list[1][1].named_steps["lsa"]
-        self.lsa = np.ascontiguousarray(lsa.components_.T)              # n_text x k
+        self.lsa = lsa.components_              # topics x terms, float32; shared, not copied
         scale, mlp = views["topics"].named_steps["scale"], views["topics"].named_steps["mlp"]
         self.mean, self.scale = scale.mean_, scale.scale_
         self.layers = list(zip(mlp.coefs_, mlp.intercepts_))
@@ -90,9 +91,9 @@ class FastScorer:
     def __call__(self, text: str) -> np.ndarray:
         t_idx, t_val = _join([b(text) for b in self.text])
         h_idx, h_val = _join([b(first_words([text], self.title_words)[0]) for b in self.title])
-        outputs = [t_val @ self.w_text[t_idx] + self.b_text,
-                   h_val @ self.w_title[h_idx] + self.b_title,
-                   self._topics(t_val @ self.lsa[t_idx])]
+        outputs = [self.w_text[:, t_idx] @ t_val + self.b_text,
+                   self.w_title[:, h_idx] @ h_val + self.b_title,
+                   self._topics(self.lsa[:, t_idx] @ t_val)]
         meta = np.concatenate(outputs) @ self.w_final + self.b_final
         if self.n == 2:
             p = expit(meta[0])
