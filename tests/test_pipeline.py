@@ -23,21 +23,21 @@ def state(fields=None, tags=(), notes=()):
 
 
 @pytest.mark.parametrize("current,expected", [
-    (state(), dict(fields={"enrich_record_quality": 71, "enrich_category": "a/b/c"},
-                   add_tags=("enrich:record-incomplete", "enrich:vs:incident"),
-                   note="[desk-enricher]\nquality line\ncategory line")),
+    (state(), {"fields": {"enrich_record_quality": 71, "enrich_category": "a/b/c"},
+                   "add_tags": ("enrich:record-incomplete", "enrich:vs:incident"),
+                   "note": "[desk-enricher]\nquality line\ncategory line"}),
     # the platform stores text: "71" is 71; tags compare without case
     (state({"enrich_record_quality": "71", "enrich_category": "a/b/c"},
            ["Enrich:Record-Incomplete", "enrich:vs:incident"]),
-     dict(fields={}, add_tags=(), note=None)),
+     {"fields": {}, "add_tags": (), "note": None}),
     # only the changed step speaks in the note
     (state({"enrich_record_quality": 71}, ["enrich:record-incomplete"]),
-     dict(fields={"enrich_category": "a/b/c"}, add_tags=("enrich:vs:incident",),
-          note="[desk-enricher]\ncategory line")),
+     {"fields": {"enrich_category": "a/b/c"}, "add_tags": ("enrich:vs:incident",),
+          "note": "[desk-enricher]\ncategory line"}),
     # a note that already landed (a timed-out write) is not written again
     (state({"enrich_record_quality": 5}, notes=["[desk-enricher]\nquality line\ncategory line"]),
-     dict(fields={"enrich_record_quality": 71, "enrich_category": "a/b/c"},
-          add_tags=("enrich:record-incomplete", "enrich:vs:incident"), note=None)),
+     {"fields": {"enrich_record_quality": 71, "enrich_category": "a/b/c"},
+          "add_tags": ("enrich:record-incomplete", "enrich:vs:incident"), "note": None}),
 ])
 def test_plan_table(current, expected):
     p = plan("7", current, [QUALITY, CATEGORY], FIELDS, TAGS)

@@ -11,7 +11,7 @@ import pytest
 from plugin.app import create_app
 from plugin.errors import SettingsError
 from plugin.simulators.jira import JiraSimulator
-from plugin.simulators.jira_payload import BOT_ID
+from plugin.simulators.jira_base import BOT_ID
 
 from .conftest import JIRA_SECRET
 from .jira_helpers import (

@@ -174,8 +174,8 @@ def test_429_surfaces_retry_after_on_the_error(cloud):
 
 @pytest.mark.parametrize("plan,key,text", [
     (WritePlan(KEY, add_tags=("two words",)), "rejected",
-     "jira refused PUT /rest/api/3/issue/ITSD-42 with HTTP 400: "
-     "labels: The label 'two words' contains spaces"),
+     ("jira refused PUT /rest/api/3/issue/ITSD-42 with HTTP 400: "
+     "labels: The label 'two words' contains spaces")),
     (WritePlan(KEY, note="   "), "rejected", "HTTP 400: The comment body must not be empty."),
     (WritePlan("ITSD-999", add_tags=("x",)), "not_found", "jira has no /rest/api/3/issue/ITSD-999"),
     (WritePlan(KEY, fields={"enrich_nowhere": 1}), "not_installed",

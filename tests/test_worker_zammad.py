@@ -144,7 +144,7 @@ def test_replayed_delivery_and_unchanged_ticket_make_zero_writes(setup):
 
 
 def test_503_then_success_retries_and_writes_once(setup):
-    _, ledger, queue, zammad, rsps = setup
+    _, ledger, queue, zammad, _rsps = setup
     zammad.fail_queue = [(503, {}), (503, {})]
     pk = accept(ledger, queue)
     drain(queue)
@@ -154,7 +154,7 @@ def test_503_then_success_retries_and_writes_once(setup):
 
 
 def test_429_retry_after_is_honoured(setup):
-    settings, ledger, queue, zammad, rsps = setup
+    _settings, ledger, queue, zammad, _rsps = setup
     zammad.fail_queue = [(429, {"Retry-After": "7"})]
     pk = accept(ledger, queue)
     task = queue.huey.dequeue()
@@ -169,7 +169,7 @@ def test_429_retry_after_is_honoured(setup):
 
 
 def test_dead_letter_after_last_try_then_replay(setup):
-    _, ledger, queue, zammad, rsps = setup
+    _, ledger, queue, zammad, _rsps = setup
     zammad.fail_queue = [(503, {})] * 3
     pk = accept(ledger, queue)
     drain(queue)
@@ -184,7 +184,7 @@ def test_dead_letter_after_last_try_then_replay(setup):
 
 
 def test_non_retryable_error_goes_straight_to_dead_letter(setup):
-    _, ledger, queue, zammad, rsps = setup
+    _, ledger, queue, zammad, _rsps = setup
     zammad.fail_queue = [(401, {})]
     pk = accept(ledger, queue)
     drain(queue)
@@ -194,7 +194,7 @@ def test_non_retryable_error_goes_straight_to_dead_letter(setup):
 
 
 def test_own_update_found_by_worker_is_ignored(setup):
-    _, ledger, queue, zammad, rsps = setup
+    _, ledger, queue, _zammad, rsps = setup
     body = json.loads(zammad_body("02_ticket_update_agent_reply"))
     body["ticket"]["updated_by_id"] = 90
     pk, _ = ledger.accept("zammad", "own", "1042", "update", json.dumps(body).encode())
@@ -205,7 +205,7 @@ def test_own_update_found_by_worker_is_ignored(setup):
 
 
 def test_lost_task_is_recovered_from_the_ledger(setup):
-    _, ledger, queue, zammad, rsps = setup
+    _, ledger, queue, _zammad, _rsps = setup
     pk, _ = ledger.accept("zammad", "lost", "1077", "create", zammad_body("03_ticket_create_chinese_email"))
     assert queue.requeue_all_unfinished() == 1      # accepted, never enqueued (a crash between)
     assert queue.requeue_all_unfinished() == 0      # already waiting: not sent twice

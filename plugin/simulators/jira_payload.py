@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from .jira_base import BOT_ID as BOT_ID  # BOT_ID, fixtures_path and sign: re-exported for callers
 from .jira_base import (
     CATEGORIES,
     PARTICIPANTS,
@@ -25,8 +24,6 @@ from .jira_base import (
     jira_time,
     sd_date,
 )
-from .jira_base import fixtures_path as fixtures_path
-from .jira_base import sign as sign
 from .jira_fields import priority_obj, status_obj
 from .jira_views import comment_view, render_fields, request_links, uview
 

@@ -52,7 +52,7 @@ class Service:
 
     def start(self, *extra: str) -> Service:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        out = open(self.log, "ab")
+        out = open(self.log, "ab")  # noqa: SIM115 - the child writes to it after we return
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "plugin", "serve", "--port", str(self.port),
              "--web-workers", "2", *extra], env=self.env, stdout=out, stderr=out,
@@ -62,7 +62,7 @@ class Service:
 
     def start_worker(self) -> subprocess.Popen:
         """A separate `desk-enricher worker` process, as on another machine."""
-        out = open(self.log, "ab")
+        out = open(self.log, "ab")  # noqa: SIM115 - the child writes to it after we return
         proc = subprocess.Popen([sys.executable, "-m", "plugin", "worker"], env=self.env,
                                 stdout=out, stderr=out, start_new_session=True)
         self.workers.append(proc)

@@ -31,7 +31,7 @@ def test_new_ticket_is_classified_once_and_a_correction_is_recorded(sim, service
     assert ticket["enrich_value_stream"] == "事件"
     assert ticket["enrich_priority"] in ("P2", "P3") and ticket["enrich_group"]
     assert "enrich:vs:incident" in sim.tags[tid]
-    note = [a for a in sim.articles[tid] if a.get("subject") == "desk-enricher"][0]
+    note = next(a for a in sim.articles[tid] if a.get("subject") == "desk-enricher")
     assert note["internal"] is True and "分类 Category" in note["body"]
 
     # The agent moves it to another item: the plugin records it and leaves it alone.

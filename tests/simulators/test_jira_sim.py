@@ -14,7 +14,7 @@ from flask import Flask, request
 from werkzeug.serving import make_server
 
 from plugin.simulators.jira import JiraSimulator
-from plugin.simulators.jira_payload import BOT_ID, fixtures_path, sign
+from plugin.simulators.jira_base import BOT_ID, fixtures_path, sign
 
 SECRET = "test-webhook-secret"  # the key of the fixtures' X-Hub-Signature values
 FIXTURES = fixtures_path(None)
