@@ -144,6 +144,16 @@ def drain(queue, limit: int = 20) -> None:
 
 
 @pytest.fixture
+def client(app):
+    """Flask's test client for the module's own `app` fixture."""
+    return app.test_client()
+
+
+def core(app):
+    return app.extensions["enricher"]
+
+
+@pytest.fixture
 def sim():
     """A Zammad simulator on loopback, seeded from the real-shaped fixtures."""
     s = ZammadSimulator()

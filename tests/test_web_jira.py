@@ -13,7 +13,7 @@ from plugin.errors import SettingsError
 from plugin.simulators.jira import JiraSimulator
 from plugin.simulators.jira_base import BOT_ID
 
-from .conftest import JIRA_SECRET
+from .conftest import JIRA_SECRET, core
 from .jira_helpers import (
     AUTOMATION_SECRET,
     compact,
@@ -34,15 +34,6 @@ BOT_IDS = {"zammad": "90", "jira": BOT_ID}
 @pytest.fixture
 def app(make_settings):
     return create_app(make_settings(**JIRA_ENV), bot_ids=BOT_IDS)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
-def core(app):
-    return app.extensions["enricher"]
 
 
 def post(client, body: bytes, headers: dict):

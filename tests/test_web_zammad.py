@@ -9,7 +9,7 @@ import pytest
 from plugin.app import create_app
 from plugin.errors import SettingsError
 
-from .conftest import ZAMMAD_SECRET, sign, with_changes, zammad_body, zammad_headers, zammad_names
+from .conftest import ZAMMAD_SECRET, core, sign, with_changes, zammad_body, zammad_headers, zammad_names
 
 BOT_ID = "90"
 
@@ -17,15 +17,6 @@ BOT_ID = "90"
 @pytest.fixture
 def app(make_settings):
     return create_app(make_settings(), bot_ids={"zammad": BOT_ID})
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
-def core(app):
-    return app.extensions["enricher"]
 
 
 def post(client, body: bytes, headers: dict):

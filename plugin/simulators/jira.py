@@ -24,6 +24,7 @@ from typing import Any, Self
 from flask import Flask
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from .calls import Call
 from .jira_base import (
     AGENT_ID,
     BOT_ID,
@@ -42,7 +43,7 @@ from .jira_base import (
     new_user,
 )
 from .jira_fields import catalogue, change_item, parse_edit, request_type_obj, status_obj
-from .jira_http import Call, HttpFront
+from .jira_http import HttpFront
 from .jira_payload import new_request_fields, seed_issue, status_side_effects, stop_sla
 from .jira_rest import Edit, add_routes
 from .jira_views import org_view

@@ -5,21 +5,12 @@ from __future__ import annotations
 import hmac
 import json
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import Response, g, request
 
-
-@dataclass
-class Call:
-    method: str
-    path: str
-    query: dict
-    body: Any
-    status: int | None = None  # set once answered
-
+from .calls import Call
 
 WRITE_PATHS = ("/issue/", "/servicedeskapi/request/")
 UNAUTHORIZED = "Client must be authenticated to access this resource."

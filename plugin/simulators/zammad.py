@@ -27,6 +27,7 @@ from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from .calls import Call
 from .zammad_payload import AGENT_ID, BOT_ID, SimError, SimState, compact, now_iso, parse_time
 
 API = "/api/v1"
@@ -34,15 +35,6 @@ ADMIN_PATHS = ("/webhooks", "/triggers", "/object_manager_attributes")
 MASK = "**********"
 _OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
 _TERM = re.compile(r"(?P<neg>NOT\s+|-)?(?:(?P<field>[A-Za-z_][\w.]*):)?(?P<op>>=|<=|>|<)?(?P<value>.*)")
-
-
-@dataclass
-class Call:
-    method: str
-    path: str
-    query: dict
-    body: Any
-    status: int | None = None  # filled in once the simulator has answered
 
 
 @dataclass
