@@ -63,7 +63,8 @@ def _notify_check(settings) -> Check:
 
 def _model_check(settings) -> Check | None:
     """The learned model named in the settings loads (none named: rules only, no check)."""
-    path = getattr(getattr(settings, "classification", None), "model_path", None)
+    from .classifiers.loader import model_path
+    path = model_path(settings)
     if not path:
         return None
     from .classifiers.model import TrainedModel

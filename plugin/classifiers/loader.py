@@ -6,8 +6,13 @@ from collections.abc import Callable
 from typing import Any
 
 
+def model_path(settings: Any) -> str | None:
+    """The model file the settings name (classification.model_path), or None: rules only."""
+    return getattr(getattr(settings, "classification", None), "model_path", None)
+
+
 def model_source(settings: Any) -> Callable[[], Any]:
-    path = getattr(getattr(settings, "classification", None), "model_path", None)
+    path = model_path(settings)
     if not path:
         return lambda: None
     from .model import ModelHolder

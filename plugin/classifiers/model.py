@@ -38,9 +38,9 @@ log = logging.getLogger(__name__)
 
 FORMAT = 2      # 1: one calibrated SVM (before the stacked views); retrain those files
 DEFAULT_PARAMS: dict[str, Any] = {"C": 0.3, "word_ngrams": (1, 2), "char_ngrams": (2, 5),
-                                  "title_words": 12, "topics": 100, "stack_min_samples": 500, "hidden_units": 256,
-                                  "max_epochs": 60, "stack_folds": 3, "min_df": 2,
-                                  "n_jobs": 2, "max_chars": 1000}
+                                  "title_words": 12, "topics": 100, "hidden_units": 256,
+                                  "max_epochs": 60, "stack_folds": 3, "stack_min_samples": 500,
+                                  "min_df": 2, "n_jobs": 2, "max_chars": 1000}
 
 
 @dataclass
