@@ -1,7 +1,8 @@
 """Intake throughput: signed Zammad webhooks per second durably accepted, and ack latency.
 
-Production path: `desk-enricher serve --no-worker --web-workers 4` (gunicorn sync
-workers) in a subprocess, a Zammad simulator in this process (for /users/me), and
+Production path: `desk-enricher serve --no-worker --web-workers 4` (gunicorn, serve's
+default worker model unless --worker-class says otherwise) in a subprocess, a Zammad
+simulator in this process (for /users/me), and
 16 concurrent clients posting the real 9 KB fixture, each request with its own
 X-Zammad-Delivery and a valid HMAC-SHA1 signature. Every response must be 202, and
 every acknowledged delivery key must be in the ledger afterwards (and every accepted
@@ -11,6 +12,14 @@ delivery in the queue).
     .venv/bin/python bench/bench_intake.py --queue redis         # Redis db 14 (flushed)
     .venv/bin/python bench/bench_intake.py --db postgres         # PostgreSQL ledger (own schema)
     .venv/bin/python bench/bench_intake.py --client wrk          # wrk as the load generator
+    .venv/bin/python bench/bench_intake.py --worker-class sync,gevent,gthread   # each in turn
+    .venv/bin/python bench/bench_intake.py --slow-clients 8      # then /healthz while 8 clients stall
+    .venv/bin/python bench/bench_intake.py --env PYTHONPATH=/path/to/old/checkout   # a baseline
+
+`--slow-clients N`: after the run, N connections each announce `Content-Length: 1000`,
+send 10 bytes and then nothing (issue 9); /healthz is timed --probes times, one after
+the other, before and while they hold their connections, and what each slow client
+finally got is counted.
 
 Prints figures; never asserts on time.
 """
@@ -188,6 +197,83 @@ def run_wrk(port, body_path, signature, seconds, concurrency, threads, prefix, w
             "errors": dict(zip(("connect", "read", "write", "timeout"), map(int, summ.groups()[2:])))}
 
 
+# -- slow clients -------------------------------------------------------------------
+def healthz_ms(port: int, timeout: float = 90) -> tuple[int, float]:
+    t0 = time.perf_counter()
+    try:
+        with socket.create_connection((c.HOST, port), timeout=timeout) as s:
+            s.sendall(f"GET /healthz HTTP/1.1\r\nHost: {c.HOST}\r\nConnection: close\r\n\r\n".encode())
+            first = s.recv(64)
+            while s.recv(65536):
+                pass
+        status = int(first[9:12]) if first.startswith(b"HTTP/1.") else 0
+    except OSError:
+        status = -1
+    return status, (time.perf_counter() - t0) * 1000
+
+
+STALLS = {  # what a slow client sends before it stops sending
+    "body": b"POST /hooks/zammad HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{\"ticket\":",
+    "headers": b"POST /hooks/zammad HTTP/1.1\r\nHost: x\r\nX-Hub-Sig",
+}
+
+
+def slow_clients(port: int, holders: int, probes: int, stall: str = "body") -> dict:
+    """/healthz latency, one probe after the other, while `holders` connections each
+    stop sending halfway: in the body (announce 1,000 bytes, send 10, as in issue 9)
+    or in the headers."""
+    quiet = sorted(healthz_ms(port)[1] for _ in range(probes))
+    socks = []
+    for _ in range(holders):
+        s = socket.create_connection((c.HOST, port), timeout=90)
+        s.sendall(STALLS[stall])
+        socks.append(s)
+    time.sleep(0.5)                      # the server has read their headers by now
+    t0 = time.monotonic()
+    held = []
+    for _ in range(probes):
+        held.append(healthz_ms(port, timeout=35))
+        if held[-1][0] == -1:            # no answer in 35 s: the server is stuck, stop probing
+            break
+    probing_s = time.monotonic() - t0
+    answers = []
+    for s in socks:                      # what each holder finally got (or nothing)
+        try:
+            s.settimeout(max(1.0, 45 - probing_s))
+            answers.append(int(s.recv(64)[9:12] or 0))
+        except (OSError, ValueError):
+            answers.append(-1)
+        finally:
+            s.close()
+    lat = sorted(ms for _, ms in held)
+    return {"quiet": quiet, "held": lat, "statuses": sorted({st for st, _ in held}),
+            "holder_answers": {a: answers.count(a) for a in sorted(set(answers))}}
+
+
+def print_slow(result: dict, holders: int, stall: str) -> None:
+    q, h = result["quiet"], result["held"]
+    print(f"  /healthz ms quiet  p50 {c.percentile(q, 50):.1f}   max {q[-1]:.1f}   ({len(q)} probes)")
+    print(f"  /healthz ms held   p50 {c.percentile(h, 50):.1f}   max {h[-1]:.1f}   while {holders} "
+          f"clients stalled in the {stall} hold connections; statuses {result['statuses']}")
+    print(f"  slow clients got   {result['holder_answers']} "
+          "(status: count; 0 = closed unanswered, -1 = no answer in 45 s)")
+
+
+def run_each_worker_class(classes: list[str]) -> int:
+    """One run of this script per worker class, one after the other on the same machine."""
+    argv = sys.argv[1:]
+    if "--worker-class" in argv:
+        i = argv.index("--worker-class")
+        del argv[i:i + 2]
+    argv = [a for a in argv if not a.startswith("--worker-class=")]
+    code = 0
+    for wc in classes:
+        print(f"=== --worker-class {wc}", flush=True)
+        run = subprocess.run([sys.executable, __file__, *argv, "--worker-class", wc], check=False)
+        code |= run.returncode
+    return code
+
+
 # -- ledger and queue checks --------------------------------------------------------
 def ledger_keys(url: str, prefix: str) -> set[str]:
     from sqlalchemy import create_engine, text
@@ -219,6 +305,14 @@ def main() -> int:
     ap.add_argument("--procs", type=int, default=2, help="load-generator processes (python client)")
     ap.add_argument("--client", choices=["python", "wrk"], default="python")
     ap.add_argument("--web-workers", type=int, default=4)
+    ap.add_argument("--worker-class", default=None,
+                    help="serve's --worker-class (default: serve's own); a comma list runs each in turn")
+    ap.add_argument("--threads", type=int, default=None, help="serve's --threads (gthread)")
+    ap.add_argument("--slow-clients", type=int, default=0, metavar="N",
+                    help="after the run, time /healthz while N clients stall mid-body")
+    ap.add_argument("--probes", type=int, default=20, help="/healthz probes for --slow-clients")
+    ap.add_argument("--stall", choices=sorted(STALLS), default="body",
+                    help="where the slow clients stop sending")
     ap.add_argument("--stage", choices=["store", "parse"], default="store",
                     help="parse: send the plugin's own update (verify + parse, 200 ignored, "
                          "nothing stored) to see the cost of storing by difference")
@@ -228,6 +322,8 @@ def main() -> int:
     c.add_service_options(ap)
     ap.add_argument("--keep-log", action="store_true", help="print the service log at the end")
     args = ap.parse_args()
+    if args.worker_class and "," in args.worker_class:
+        return run_each_worker_class(args.worker_class.split(","))
     if args.client == "wrk" and not shutil.which("wrk"):
         ap.error("wrk is not installed (apt-get install -y wrk)")
     c.install_sigterm()
@@ -257,7 +353,9 @@ def main() -> int:
         data_dir = work / "data"
         env = c.service_env(data_dir, sim.base_url, args.queue, args.db,
                             **dict(e.split("=", 1) for e in args.env))
-        service = c.Service(["--no-worker", "--web-workers", str(args.web_workers)], env,
+        model = (["--worker-class", args.worker_class] if args.worker_class else []) + (
+            ["--threads", str(args.threads)] if args.threads else [])
+        service = c.Service(["--no-worker", "--web-workers", str(args.web_workers), *model], env,
                             work / "serve.log")
         with service:
             service.start(port)
@@ -306,6 +404,8 @@ def main() -> int:
             cpu_gen = cpu_seconds_self_and_children() - cpu0_gen
             cpu_servers = c.server_cpu_seconds() - servers0
             cpu_other = c.machine_busy_seconds() - busy0 - cpu_srv - cpu_gen - cpu_servers
+            slow = (slow_clients(port, args.slow_clients, args.probes, args.stall)
+                    if args.slow_clients else None)
             log_tail = service.log_tail() if args.keep_log else ""
         # The service is stopped: every acknowledged delivery must be in the ledger.
         keys_in_ledger = ledger_keys(c.database_url(data_dir, args.db), prefix)
@@ -318,7 +418,7 @@ def main() -> int:
         lost = (len(acked - keys_in_ledger) if acked is not None
                 else max(0, ok - len(keys_in_ledger)))
     print(f"intake  stage={args.stage} queue={args.queue} ledger={args.db} web-workers={args.web_workers} "
-          f"concurrency={args.concurrency} body={len(body)} B")
+          f"worker-class={args.worker_class or 'default'} concurrency={args.concurrency} body={len(body)} B")
     print(f"  machine            {before} before the run")
     print(f"  load generator     {gen_note}")
     print(f"  requests           {sent} sent, {ok} answered {expected}, statuses {statuses}")
@@ -344,6 +444,8 @@ def main() -> int:
               + (f", + servers {cpu_servers / max(ok, 1) * 1000:.2f} ms" if servers else ""))
     print(f"  target >= {TARGET_RPS:.0f}/s     {c.verdict(rps >= TARGET_RPS)}")
     print(f"  target p99 < {TARGET_P99_MS:.0f} ms   {c.verdict(p99 < TARGET_P99_MS)}")
+    if slow:
+        print_slow(slow, args.slow_clients, args.stall)
     if log_tail:
         print("--- service log (tail) ---\n" + log_tail)
     return 0 if lost == 0 else 1

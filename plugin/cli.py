@@ -36,13 +36,18 @@ def cli():
 @click.option("--port", default=8080, show_default=True, type=int)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--web-workers", default=4, show_default=True, type=int,
-              help="gunicorn sync workers for intake")
+              help="gunicorn worker processes for intake")
+@click.option("--worker-class", type=click.Choice(["gevent", "gthread", "sync"]), default="gevent",
+              show_default=True,
+              help="gunicorn worker model (see `_run_gunicorn` for why gevent)")
+@click.option("--threads", default=16, show_default=True, type=int,
+              help="threads per web worker with --worker-class gthread")
 @click.option("--workers", default=None, type=int, help="worker threads (ENRICHER_WORKERS)")
 @click.option("--no-worker", is_flag=True, help="intake only; run `desk-enricher worker` elsewhere")
 @click.option("--insecure-no-signature", is_flag=True,
               help="accept unsigned webhooks (local trials only)")
 @friendly
-def serve(port, host, web_workers, workers, no_worker, insecure_no_signature):
+def serve(port, host, web_workers, worker_class, threads, workers, no_worker, insecure_no_signature):
     """Run intake (gunicorn) and the worker together on embedded defaults."""
     from .app import Core, create_app, enabled_platforms
 
@@ -52,15 +57,15 @@ def serve(port, host, web_workers, workers, no_worker, insecure_no_signature):
                             "webhook secret) or ENRICHER_JIRA_URL; `desk-enricher demo` needs none",
                             key="no_platform")
     core = Core(settings, insecure=insecure_no_signature)   # fails fast on bad settings or secrets
-    from .notifiers.channels import MajorEventAlert
-    MajorEventAlert(settings, core.ledger)                   # and on bad channels or templates
+    check_notices(settings)                                  # and on bad channels or templates
     bot_ids = {name: core.bot_id(name) for name in core.adapters}
     child = None if no_worker else _spawn_worker(workers)
     try:
         _run_gunicorn(lambda: create_app(settings, bot_ids=bot_ids,
                                          insecure=insecure_no_signature),
-                      {"bind": f"{host}:{port}", "workers": web_workers, "worker_class": "sync",
-                       "accesslog": None, "loglevel": "warning", "timeout": 30, "graceful_timeout": 5})
+                      # threads > 1 would turn gunicorn's sync workers into gthread ones
+                      {"bind": f"{host}:{port}", "workers": web_workers, "worker_class": worker_class,
+                       "threads": threads if worker_class == "gthread" else 1})
     finally:
         if child is not None and child.poll() is None:
             child.terminate()
@@ -83,11 +88,27 @@ def _die_with_parent():
 
 
 def _run_gunicorn(factory, options):
+    """gunicorn with gevent workers by default: each connection is a greenlet, so clients
+    that send slowly (or not at all) cost a socket each instead of a whole worker. With
+    sync workers three such clients held every worker for the full 30 s timeout and
+    /healthz waited behind them; gthread only moves that limit to the thread count. The
+    request itself is CPU and one SQLite commit, so greenlets cost no throughput
+    (bench/README.md, bench_intake.py --slow-clients). gunicorn stops waiting for a
+    request's headers after `keepalive` seconds under gevent; the web layer bounds the
+    body (plugin/web.py, BODY_READ_TIMEOUT)."""
+    import warnings
+
     from gunicorn.app.base import BaseApplication
+
+    defaults = {"accesslog": None, "loglevel": "warning", "timeout": 30, "graceful_timeout": 5}
+    if options.get("worker_class") == "gevent":
+        # Workers patch after serve has imported ssl (requests, redis); intake itself makes
+        # no TLS call (bot ids are fetched before the fork), so the warning is noise.
+        warnings.filterwarnings("ignore", message="Monkey-patching ssl after ssl")
 
     class Server(BaseApplication):
         def load_config(self):
-            for key, value in options.items():
+            for key, value in {**defaults, **options}.items():
                 self.cfg.set(key, value)
 
         def load(self):
@@ -105,36 +126,56 @@ def worker(workers):
     queue = build_worker_queue(settings)
     queue.ledger.clear_dead_leases()
     lost = queue.requeue_all_unfinished()
-    if settings.reconcile_seconds:
-        queue.sweep_task()   # back from downtime: look for missed tickets at once
+    build_scheduler(settings, queue).start()   # timers (the sweep first) and outbox retries
+    if settings.mode == "shadow":
+        log.warning("SHADOW MODE: nothing is written to the platform and nothing is sent",
+                    extra={"mode": "shadow"})
     log.info("worker_start", extra={"requeued": lost, "queue": settings.queue_url.split(":")[0]})
     queue.consumer(workers or settings.workers).run()
+
+
+def build_scheduler(settings, queue):
+    from .jobs import ensure_recurring, handlers
+    from .timers import Scheduler
+
+    ensure_recurring(queue.ledger, settings)
+    return Scheduler(queue.ledger, handlers(settings, queue), queue.processor.dispatcher)
 
 
 def build_worker_queue(settings, clients=None):
     from .classifiers.loader import model_source
     from .manifest import load_manifest
-    from .notifiers.channels import MajorEventAlert
     from .queue import Queue
     from .store import Ledger
     from .worker import Processor
 
     manifest = load_manifest()
     ledger = Ledger(settings.database_url, lock_dir=settings.data_dir)
-    alert = MajorEventAlert(settings, ledger)    # bad URLs or templates stop the start here
+    check_notices(settings)                      # bad URLs or templates stop the start here
     return Queue(settings, ledger, lambda: Processor(settings, ledger, manifest, clients=clients,
-                                                     model_source=model_source(settings),
-                                                     after_apply=alert))
+                                                     model_source=model_source(settings)))
+
+
+def check_notices(settings) -> None:
+    """Every channel URL and template is valid, or start-up stops with the one that is not."""
+    from .notifiers import templates
+    from .notifiers.dispatcher import channel_targets, target_names
+
+    for name in target_names(settings):
+        channel_targets(settings, name)
+    templates.notice("major_event", settings)
 
 
 @cli.command()
 @click.option("--dry-run", is_flag=True, help="list what would be replayed; change nothing")
 @click.option("--delivery", "ids", multiple=True, type=int, help="only these delivery ids")
+@click.option("--message", "messages", multiple=True, type=int, help="only these outbox message ids")
 @friendly
-def replay(dry_run, ids):
-    """Re-run dead-lettered deliveries."""
+def replay(dry_run, ids, messages):
+    """Re-run dead-lettered deliveries, and dead outbox messages (--messages)."""
+    from . import outbox
     from .queue import Queue
-    from .store import Ledger
+    from .store import Ledger, utcnow
 
     settings = _settings()
     ledger = Ledger(settings.database_url, lock_dir=settings.data_dir)
@@ -142,11 +183,15 @@ def replay(dry_run, ids):
     for d in dead:
         click.echo(f"{d['id']}\t{d['platform']}\tticket {d['ticket_id']}\t{d['event']}\t"
                    f"attempts {d['attempts']}\t{d['last_error']}")
+    unsent = [m for m in outbox.dead(ledger) if not messages or m["id"] in messages]
+    for m in unsent:
+        click.echo(f"message {m['id']}\t{m['key']}\tattempts {m['attempts']}\t{m['last_error']}")
     if dry_run:
-        click.echo(f"{len(dead)} dead letter(s) would be replayed")
+        click.echo(f"{len(dead)} dead letter(s) would be replayed; {len(unsent)} dead message(s) would be sent again")
         return
     Queue(settings, ledger).replay([d["id"] for d in dead])
-    click.echo(f"{len(dead)} dead letter(s) queued again")
+    outbox.requeue(ledger, [m["id"] for m in unsent], utcnow())
+    click.echo(f"{len(dead)} dead letter(s) queued again; {len(unsent)} dead message(s) set to send again")
 
 
 @cli.command()
@@ -155,8 +200,10 @@ def replay(dry_run, ids):
 @click.option("--bot-login", default=None,
               help="the plugin user's login, when the token used here is an admin's")
 @click.option("--jql", default="", help="jira: only issues matching this JQL fire the webhook")
+@click.option("--deactivate-auto-reply", is_flag=True,
+              help="zammad: switch off Zammad's stock auto-reply (the plugin acknowledges new tickets)")
 @friendly
-def install(platform, dry_run, bot_login, jql):
+def install(platform, dry_run, bot_login, jql, deactivate_auto_reply):
     """Create or update the webhook, trigger and fields the plugin needs (idempotent)."""
     import importlib
 
@@ -171,7 +218,7 @@ def install(platform, dry_run, bot_login, jql):
     client = ADAPTERS[platform](settings).client()
     bot_id = client.find_user_id(bot_login) if bot_login else client.bot_id()
     admin = importlib.import_module(f"plugin.admin.{platform}")
-    extra = {"jql": jql} if platform == "jira" else {}
+    extra = {"jql": jql} if platform == "jira" else {"deactivate_auto_reply": deactivate_auto_reply}
     changes = admin.install(client, load_manifest(), settings.public_url, secret, bot_id,
                             dry_run=dry_run, language=settings.language, **extra)
     for change in changes:
@@ -201,8 +248,14 @@ def main():
 def _register_commands():
     # Commands that live next to what they work on; imported here to keep start-up light.
     from .classifiers.commands import evaluate, train
+    from .classifiers.model_cli import build_default_model, model
     from .demo import demo
-    for command in (demo, train, evaluate):
+    from .migrate import migrate
+    from .notifiers.check import templates_group
+    from .reports.commands import report
+    from .shadow.commands import backfill, shadow_report
+    for command in (demo, train, evaluate, migrate, report, templates_group, backfill, shadow_report,
+                    model, build_default_model):
         cli.add_command(command)
 
 

@@ -14,6 +14,10 @@ def run_checks(settings: Any) -> list[Check]:
     from .store import Ledger
 
     out: list[Check] = [Check("settings", True, "environment and settings file are valid")]
+    if getattr(settings, "mode", "live") == "shadow":
+        out.append(Check("mode", True, "SHADOW MODE: tickets are processed and recorded, nothing is "
+                                       "written to the platform and nothing is sent",
+                         "set ENRICHER_MODE=live to go live; see `desk-enricher shadow-report` first"))
     try:
         manifest = load_manifest()
         out.append(Check("manifest", True, f"{manifest['name']} {manifest['version']}"))
@@ -37,6 +41,7 @@ def _store_checks(settings, ledger_cls, make_huey) -> list[Check]:
         dead = len(ledger.by_status("dead"))
         out.append(Check("dead_letters", dead == 0, f"{dead} dead letter(s)",
                          "see `desk-enricher replay --dry-run`, fix the cause, then `replay`"))
+        out += _timer_checks(ledger)
     except Exception as exc:  # noqa: BLE001 - any driver error: report it, do not crash
         out.append(Check("database", False, f"{type(exc).__name__}: {str(exc)[:200]}",
                          "check ENRICHER_DATABASE_URL and that the server runs"))
@@ -50,15 +55,32 @@ def _store_checks(settings, ledger_cls, make_huey) -> list[Check]:
     return out
 
 
+def _timer_checks(ledger) -> list[Check]:
+    from . import outbox, timers
+    from .store import utcnow
+
+    by_kind = timers.counts(ledger, utcnow())
+    overdue = {k: c["overdue"] for k, c in by_kind.items() if c["overdue"]}
+    dead = {k: c["dead"] for k, c in by_kind.items() if c["dead"]}
+    pending = sum(c["pending"] for c in by_kind.values())
+    unsent = len(outbox.dead(ledger))
+    detail = ", ".join(f"{k} {n}" for k, n in sorted(overdue.items())) or f"{pending} pending, none overdue"
+    return [Check("timers", not overdue and not dead,
+                  detail + (f"; dead: {', '.join(f'{k} {n}' for k, n in sorted(dead.items()))}" if dead else ""),
+                  "timers more than 30 s late mean no worker is running: start `desk-enricher worker`"),
+            Check("outbox", unsent == 0, f"{unsent} message(s) that could not be sent",
+                  "see `desk-enricher replay --dry-run`, fix the channel, then `replay`")]
+
+
 def _notify_check(settings) -> Check:
-    from .notifiers.channels import build, split_urls
-    from .notifiers.templates import load
+    from .notifiers import templates
+    from .notifiers.dispatcher import channel_targets
     try:
-        target = build(split_urls(settings.notify_major_event), "ENRICHER_NOTIFY_MAJOR_EVENT")
-        load("major_event", (settings.file.get("templates") or {}).get("major_event"))
+        target = channel_targets(settings, "notify_major_event")
+        templates.notice("major_event", settings)
     except EnricherError as exc:
         return Check("notify.major_event", False, exc.message, "fix the URL or the template")
-    return Check("notify.major_event", True, f"{len(target) if target else 0} channel(s); template ok")
+    return Check("notify.major_event", True, f"{len(target)} channel(s); template ok")
 
 
 def _model_check(settings) -> Check | None:

@@ -1,8 +1,8 @@
 """One exception root and one error shape for everything the plugin reports.
 
 Every error a client, an admin or a CLI user sees is an `EnricherError`: a stable
-`key` they can search for, a readable `message`, optional `details`, and the HTTP
-status the web layer answers with. Messages never contain secrets.
+`key` they can search for, a readable `message`, `details` (null when there are none),
+and the HTTP status the web layer answers with. Messages never contain secrets.
 """
 from __future__ import annotations
 
@@ -24,10 +24,14 @@ class EnricherError(Exception):
         self.details = details
 
     def to_dict(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"error": self.key, "message": self.message}
-        if self.details is not None:
-            body["details"] = self.details
-        return body
+        # `details` is always there (null when there is nothing more to say), so a client
+        # reads one shape whatever went wrong.
+        return error_body(self.key, self.message, self.details)
+
+
+def error_body(key: str, message: str, details: Any = None) -> dict[str, Any]:
+    """The one error shape: `{"error", "message", "details"}`."""
+    return {"error": key, "message": message, "details": details}
 
 
 class SettingsError(EnricherError):

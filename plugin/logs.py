@@ -3,16 +3,27 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from collections.abc import Iterable
 
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 
 
+# Shorter secrets are masked only where they stand alone: replacing every "pw" inside
+# other words would garble the log and point at the secret all the same.
+_WHOLE_WORD_BELOW = 4
+
+
 class JsonFormatter(logging.Formatter):
     def __init__(self, secrets: Iterable[str] = ()):
         super().__init__()
-        self.secrets = [s for s in secrets if s and len(s) >= 4]
+        # As written into a JSON line too: a quote or backslash in a secret is escaped there.
+        forms = {form for s in secrets if s for form in (s, json.dumps(s, ensure_ascii=False)[1:-1])}
+        # Longest first, so a secret that contains another is masked whole.
+        self.secrets = sorted(forms, key=len, reverse=True)
+        self._short = [re.compile(rf"(?<![\w]){re.escape(s)}(?![\w])")
+                       for s in self.secrets if len(s) < _WHOLE_WORD_BELOW]
 
     def format(self, record: logging.LogRecord) -> str:
         out = {"ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"), "level": record.levelname,
@@ -24,7 +35,10 @@ class JsonFormatter(logging.Formatter):
 
     def mask(self, text: str) -> str:
         for secret in self.secrets:
-            text = text.replace(secret, "***")
+            if len(secret) >= _WHOLE_WORD_BELOW:
+                text = text.replace(secret, "***")
+        for pattern in self._short:
+            text = pattern.sub("***", text)
         return text
 
 

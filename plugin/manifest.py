@@ -47,7 +47,8 @@ class FieldSchema(_Strict):
 
 
 class TagSchema(_Strict):
-    name = fields.String(required=True, validate=validate.Regexp(r"^enrich:[a-z0-9:*-]+$"))
+    # enrich:* and the KPI tags the design names (kpi-response-breached, kpi-sla-breached ...)
+    name = fields.String(required=True, validate=validate.Regexp(r"^(enrich:[a-z0-9:*-]+|kpi-[a-z0-9-]+)$"))
     step = fields.String(required=True)
     meaning = fields.Nested(Texts, required=True)
 
@@ -88,8 +89,8 @@ def load_manifest(path: Path | None = None) -> dict[str, Any]:
 def consistency_problems(manifest: dict[str, Any]) -> list[str]:
     """Names in the manifest must be names in the code, and the other way round."""
     from .hooks import ADAPTERS
-    from .pipeline import STEPS
     from .settings import known_env_names
+    from .steps import STEPS
 
     problems = []
     for name, spec in manifest["platforms"].items():

@@ -12,6 +12,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+# The plugin's name on everything it writes: the internal note's header, the subject of
+# its Zammad articles. Readers find the plugin's own writes by it.
+NOTE_HEADER = "desk-enricher"
+
+
+def canon(value: Any) -> str:
+    """Compare values the way the platforms store them (text, lower-case booleans)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
 
 @dataclass(frozen=True)
 class Requester:
@@ -66,6 +79,7 @@ class Ticket:
     tags: tuple[str, ...] | None = None                     # None: the payload did not say (Zammad)
     sla: Mapping[str, Any] = field(default_factory=dict)     # platform SLA facts, when present
     history: tuple[StateChange, ...] = ()
+    skipped: tuple[str, ...] = ()      # payload parts normalize could not read and did without
 
     @property
     def text(self) -> str:
@@ -82,6 +96,8 @@ class Findings:
     remove_tags: tags of ours that no longer apply
     note:   lines for the internal note (one reason per line)
     facts:  anything the ledger or a later step should know (not written back)
+    intents: effects to carry out once (public replies, messages, survey invitations)
+    links:  other tickets to link this one to on the platform (possible repeats)
     """
 
     step: str
@@ -90,6 +106,76 @@ class Findings:
     remove_tags: frozenset[str] = frozenset()
     note: tuple[str, ...] = ()
     facts: Mapping[str, Any] = field(default_factory=dict)
+    intents: tuple[Intent, ...] = ()
+    timers: tuple[TimerRequest, ...] = ()
+    links: tuple[Link, ...] = ()       # other tickets this one should be linked to on the platform
+
+
+# Who an intent is for, and where it goes. `ticket` is the ticket itself (a note or a
+# public reply through the platform's REST API); the others go through Apprise.
+AUDIENCES = ("agents", "requester", "stakeholders", "staff", "manager", "owner")
+CHANNELS = ("ticket", "email", "feishu", "lark", "dingtalk", "wecom", "slack", "apprise")
+
+
+@dataclass(frozen=True)
+class Intent:
+    """An effect as data: something to say once to an audience on a channel.
+
+    Steps return intents; the worker stores them in the outbox in the same
+    transaction as the findings, under `key(platform, ticket_id)`, so a retry, a
+    replay or a second worker never says the same thing twice. Bodies are plain
+    text: the adapter or notifier escapes them for the target (HTML, ADF, wiki).
+    """
+
+    event: str                         # what it is about: "ack", "major_event", "survey", ...
+    audience: str                      # one of AUDIENCES
+    channel: str                       # one of CHANNELS
+    body: str
+    title: str = ""
+    public: bool = False               # ticket channel: a reply the requester sees
+    target: str = ""                   # Apprise URL(s) setting name or an address; never a secret
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+    def key(self, platform: str, ticket_id: str) -> str:
+        return f"{platform}:{ticket_id}:{self.event}:{self.audience}:{self.channel}"
+
+
+@dataclass(frozen=True)
+class TimerRequest:
+    """A step asking to be woken later (recompute at the SLA deadline, follow up a
+    question, expire a survey link). Set in the delivery's transaction, once per key;
+    a later request with the same name moves it (`replace`) unless it already fired."""
+
+    name: str                          # unique per ticket: "sla_deadline", "followup:ack:1"
+    kind: str                          # the handler: "reprocess", "followup", ...
+    due_at: datetime
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    replace: bool = True               # move a pending timer of this name to the new time
+    cancel: bool = False               # the reason for it went away: cancel a pending one
+
+    def key(self, platform: str, ticket_id: str) -> str:
+        return f"{self.name}:{platform}:{ticket_id}"
+
+
+@dataclass(frozen=True)
+class Link:
+    """A link to another ticket (a possible repeat). Zammad's links/add names the other
+    ticket by number, Jira by key, the ledger by id: the link carries both."""
+
+    other_id: str                      # the other ticket's REST id ("1043", "ITSD-43")
+    other_number: str                  # what a person calls it ("31043", "ITSD-43")
+    kind: str = "related"              # related | duplicate (Jira "Relates" / "Duplicate"; Zammad "normal")
+
+
+@dataclass(frozen=True)
+class Article:
+    """A note or public reply the write plan posts, with the marker that finds it again."""
+
+    key: str                           # the outbox key of the intent it carries out
+    marker: str                        # short token written into the text ("de:1a2b3c4d5e")
+    body: str
+    public: bool = False
+    title: str = ""
 
 
 @dataclass(frozen=True)
@@ -101,10 +187,55 @@ class WritePlan:
     add_tags: tuple[str, ...] = ()
     remove_tags: tuple[str, ...] = ()
     note: str | None = None            # internal note, never public
+    articles: tuple[Article, ...] = ()  # public replies (and notes) from intents, posted once
+    links: tuple[Link, ...] = ()       # links not yet on the platform
 
     @property
     def empty(self) -> bool:
-        return not (self.fields or self.add_tags or self.remove_tags or self.note)
+        return not (self.fields or self.add_tags or self.remove_tags or self.note or self.articles
+                    or self.links)
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    """One moment in a ticket's life, whatever platform it came from (UTC)."""
+
+    at: datetime
+    kind: str            # created | state | first_reply | reply | pending | resumed | resolved | closed | reopened
+    by: str | None = None
+    state: str | None = None          # the state after the change (platform name), when it is one
+    old_state: str | None = None
+    public: bool | None = None        # for replies: seen by the requester
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """A ticket's history as steps read it: ordered events plus the platform's SLA facts."""
+
+    events: tuple[TimelineEvent, ...] = ()
+    sla: Mapping[str, Any] = field(default_factory=dict)
+    complete: bool = True             # False when a page could not be read (the step says so)
+
+    def first(self, kind: str) -> TimelineEvent | None:
+        return next((e for e in self.events if e.kind == kind), None)
+
+    def of(self, kind: str) -> tuple[TimelineEvent, ...]:
+        return tuple(e for e in self.events if e.kind == kind)
+
+
+@dataclass(frozen=True)
+class LedgerView:
+    """What the ledger knows around a ticket, read before the steps run (steps do no I/O)."""
+
+    recent: tuple[Mapping[str, Any], ...] = ()            # tickets created in the major-event window
+    requester_recent: tuple[Mapping[str, Any], ...] = ()  # the requester's tickets in the repeat window
+    open_major_events: tuple[Mapping[str, Any], ...] = ()
+    known: Mapping[str, Any] = field(default_factory=dict)   # this ticket's facts row, if any
+    # 901: what was already said on this ticket (outbox rows: event, audience, channel,
+    # title, status, created_at, data), its timers by key, and the requester's vote.
+    messages: tuple[Mapping[str, Any], ...] = ()
+    timers: Mapping[str, str] = field(default_factory=dict)      # timer key -> status
+    survey: Mapping[str, Any] = field(default_factory=dict)      # the survey_votes row, if any
 
 
 @dataclass(frozen=True)
@@ -116,3 +247,7 @@ class StepContext:
     previous: Mapping[str, Any] = field(default_factory=dict)   # what the plugin wrote last time
     model: Any = None                                          # loaded learned classifier, if any
     recent: tuple[Mapping[str, Any], ...] = ()                 # recent tickets' facts (major-event window)
+    found: Mapping[str, Findings] = field(default_factory=dict)  # earlier steps' findings by step name
+    ledger: LedgerView = field(default_factory=LedgerView)
+    history: Timeline | None = None                            # read only when a step needs it
+    directory: Any = None                                      # verify.model.Directory, from the same GET

@@ -12,16 +12,20 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlparse
 
-from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab
+from huey import MemoryHuey, RedisHuey, SqliteHuey
 from huey.exceptions import RetryTask
 from huey.storage import SqliteStorage
+from sqlalchemy.exc import SQLAlchemyError
 
 from .errors import EnricherError, PlatformError
+from .retrying import backoff, transient_db_error
+from .store import utcnow
 from .worker import TicketBusy
 
 log = logging.getLogger("desk_enricher.queue")
 
 TASK_NAME = "process_delivery"
+UNREACHABLE = ("cannot_connect", "timeout", "unavailable")
 RECOVER_AFTER_SECONDS = 60
 
 
@@ -50,12 +54,6 @@ def make_huey(url: str, name: str = "desk-enricher"):
     raise ValueError(f"unsupported queue url scheme {scheme!r}")
 
 
-def backoff(attempt: int, base: float, cap: float, retry_after: float | None = None) -> float:
-    """Exponential backoff, never shorter than the platform's Retry-After."""
-    delay = min(cap, base * (2 ** max(0, attempt - 1)))
-    return max(delay, retry_after or 0.0)
-
-
 class Queue:
     def __init__(self, settings: Any, ledger: Any, processor_factory: Callable[[], Any] | None = None):
         self.settings = settings
@@ -63,15 +61,13 @@ class Queue:
         self.huey = make_huey(settings.queue_url, settings.queue_name)
         self._processor_factory = processor_factory
         self._processor = None
+        self._health: dict[str, bool] = {}
         # Tries are counted in the ledger, not by huey: a RetryTask (used for
         # backoff and Retry-After) does not use up huey's retries, and a replay
         # must start the count again.
         self.process_task = self.huey.task(context=True, name=TASK_NAME)(self._run)
-        self.sweep_task = self.huey.task(name="sweep")(self.sweep)
-        if settings.reconcile_seconds:
-            # huey's scheduler ticks once a minute: the interval is rounded up to minutes.
-            minutes = max(1, -(-int(settings.reconcile_seconds) // 60))
-            self.huey.periodic_task(crontab(minute=f"*/{minutes}"), name="periodic_sweep")(self.sweep)
+        # The reconciler's sweep is a ledger timer (plugin.jobs), not a huey periodic
+        # task: it fires once across workers, survives restarts and shows in /metrics.
 
     @property
     def processor(self):
@@ -88,16 +84,25 @@ class Queue:
         return self.huey.pending_count() + self.huey.scheduled_count()
 
     def _run(self, delivery_id: int, task=None) -> None:
-        row = self.ledger.delivery(delivery_id)
+        try:
+            row = self.ledger.delivery(delivery_id)
+        except SQLAlchemyError as exc:
+            self._database_trouble(delivery_id, exc, 1)
         if row is None:
             return
         attempt = (row["attempts"] or 0) + 1
         retries_left = self.settings.max_attempts - attempt
         try:
             self.processor.process(delivery_id, attempt)
+            self._platform_seen(row["platform"], True)
+        except SQLAlchemyError as exc:
+            if transient_db_error(exc):
+                self._database_trouble(delivery_id, exc, attempt)
+            self._internal_error(delivery_id, exc, attempt)
         except TicketBusy:
             raise RetryTask(delay=0.25) from None   # does not use up a try
         except PlatformError as exc:
+            self._platform_seen(row["platform"], exc.key not in UNREACHABLE, exc.key)
             if exc.retryable and retries_left > 0:
                 delay = backoff(attempt, self.settings.retry_base_seconds,
                                 self.settings.retry_max_seconds, exc.retry_after)
@@ -108,10 +113,30 @@ class Queue:
             self.processor.fail(delivery_id, exc, attempt)
         except EnricherError as exc:
             self.processor.fail(delivery_id, exc, attempt)
-        except Exception as exc:  # a bug must not lose the delivery: dead-letter it, visibly
-            log.exception("task_failed", extra={"delivery_id": delivery_id})
-            self.processor.fail(delivery_id, EnricherError(f"internal error: {type(exc).__name__}",
-                                                           key="internal_error"), attempt)
+        except Exception as exc:  # noqa: BLE001 - a bug must not lose the delivery
+            self._internal_error(delivery_id, exc, attempt)
+
+    def _platform_seen(self, platform: str, ok: bool, error: str | None = None) -> None:
+        """Reachability for /metrics and doctor, written only when it changes in this process."""
+        if self._health.get(platform) == ok:
+            return
+        self._health[platform] = ok
+        self.ledger.put(f"platform:{platform}:health", {"ok": ok, "error": error, "at": utcnow().isoformat()})
+
+    def _internal_error(self, delivery_id: int, exc: Exception, attempt: int) -> None:
+        """Dead-letter it, visibly: `replay` runs it again once the cause is fixed."""
+        log.error("task_failed", exc_info=exc, extra={"delivery_id": delivery_id})
+        self.processor.fail(delivery_id, EnricherError(f"internal error: {type(exc).__name__}",
+                                                       key="internal_error"), attempt)
+
+    def _database_trouble(self, delivery_id: int, exc: Exception, attempt: int) -> None:
+        """The ledger is locked or unreachable: wait and try again, like a platform outage.
+        Nothing is written (the ledger may be the thing that is down); the delivery stays
+        unfinished in the ledger, so even a lost task is found again by `recover`."""
+        delay = backoff(attempt, max(1.0, self.settings.retry_base_seconds), self.settings.retry_max_seconds)
+        log.warning("database_retry", extra={"delivery_id": delivery_id, "error": type(exc).__name__,
+                                             "delay": round(delay, 2)})
+        raise RetryTask(delay=delay) from None
 
     def sweep(self) -> dict[str, Any]:
         """Lost tasks and missed webhooks: requeue the first, reconcile the second."""

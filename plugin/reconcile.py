@@ -66,7 +66,8 @@ def needs_processing(known: dict | None, updated_at: datetime | None, updated_by
 def sweep_all(processor: Any, queue: Any) -> dict[str, Any]:
     """One sweep of every configured platform; one sweeper at a time across workers."""
     ledger = processor.ledger
-    if not ledger.take_lease(LEASE, 300):
+    token = ledger.take_lease(LEASE, 900)
+    if token is None:
         return {}
     results: dict[str, Any] = {}
     try:
@@ -78,5 +79,5 @@ def sweep_all(processor: Any, queue: Any) -> dict[str, Any]:
                 log.warning("reconcile_failed", extra={"platform": platform, "error": exc.key})
                 results[platform] = exc.key
     finally:
-        ledger.release_lease(LEASE)
+        ledger.release_lease(LEASE, token)
     return results

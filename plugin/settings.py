@@ -8,22 +8,43 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import yaml
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
 
 from .errors import SettingsError
+from .kpi.config import KpiSchema
+from .notifiers.config import CommunicationSchema
+from .verify.config import VerificationSchema
 
+# Apprise URLs (they hold tokens) of the communication step's channels and audiences.
+NOTIFY_CHANNELS = ("email", "feishu", "lark", "dingtalk", "wecom", "slack", "staff", "manager", "stakeholders")
 SECRET_NAMES = ("zammad_token", "zammad_webhook_secret", "jira_token",
-                "jira_webhook_secret", "jira_automation_secret", "notify_major_event")
+                "jira_webhook_secret", "jira_automation_secret", "notify_major_event", "admin_token",
+                "survey_secret", *(f"notify_{n}" for n in NOTIFY_CHANNELS))
 
 
 def _url(**kw):
     return fields.Url(require_tld=False, schemes={"http", "https"}, **kw)
+
+
+MIN_SECRET_CHARS = 8
+
+
+def _webhook_secret(value: str) -> None:
+    # A secret of spaces or a few characters can be guessed: it would sign anything.
+    if len("".join(value.split())) < MIN_SECRET_CHARS:
+        raise ValidationError(f"must have at least {MIN_SECRET_CHARS} characters that are not spaces")
+
+
+def _secret(**kw):
+    return fields.String(load_default=None, validate=_webhook_secret, **kw)
 
 
 class EnvSchema(Schema):
@@ -33,6 +54,8 @@ class EnvSchema(Schema):
         unknown = EXCLUDE
 
     data_dir = fields.String(load_default="data")
+    # shadow: every step runs and is recorded, nothing is written to a platform or sent.
+    mode = fields.String(load_default="live", validate=validate.OneOf(["live", "shadow"]))
     config = fields.String(load_default=None)
     queue_url = fields.String(load_default=None, validate=validate.Regexp(
         r"^(sqlite|redis|rediss|memory)://", error="must start with sqlite://, redis:// or memory://"))
@@ -44,14 +67,14 @@ class EnvSchema(Schema):
     public_url = _url(load_default=None)
     zammad_url = _url(load_default=None)
     zammad_token = fields.String(load_default=None)
-    zammad_webhook_secret = fields.String(load_default=None)
+    zammad_webhook_secret = _secret()
     jira_url = _url(load_default=None)
     jira_user = fields.String(load_default=None)
     jira_token = fields.String(load_default=None)
     jira_flavor = fields.String(load_default="cloud", validate=validate.OneOf(["cloud", "dc"]))
-    jira_webhook_secret = fields.String(load_default=None)
+    jira_webhook_secret = _secret()
     jira_automation_header = fields.String(load_default="X-Enricher-Token")
-    jira_automation_secret = fields.String(load_default=None)
+    jira_automation_secret = _secret()
     max_body_bytes = fields.Integer(load_default=1_048_576, validate=validate.Range(min=1024))
     max_attempts = fields.Integer(load_default=8, validate=validate.Range(min=1, max=50))
     retry_base_seconds = fields.Float(load_default=2.0, validate=validate.Range(min=0))
@@ -62,6 +85,24 @@ class EnvSchema(Schema):
     # A delivery spends most of its ~200 ms waiting on REST calls: threads are cheap.
     workers = fields.Integer(load_default=8, validate=validate.Range(min=1, max=64))
     notify_major_event = fields.String(load_default=None)   # Apprise URLs, comma-separated
+    # ENRICHER_NOTIFY_EMAIL is mailto(s)://... without `to`: each message names its recipient.
+    notify_email = fields.String(load_default=None)
+    notify_feishu = fields.String(load_default=None)
+    notify_lark = fields.String(load_default=None)
+    notify_dingtalk = fields.String(load_default=None)
+    notify_wecom = fields.String(load_default=None)
+    notify_slack = fields.String(load_default=None)
+    notify_staff = fields.String(load_default=None)          # the desk's own chat (staff notices)
+    notify_manager = fields.String(load_default=None)        # the desk manager (不满意 alerts)
+    notify_stakeholders = fields.String(load_default=None)   # stakeholders and watchers
+    survey_secret = _secret()        # signs the satisfaction links (itsdangerous)
+    # Days stored webhook bodies and ticket text are kept once finished; 0 keeps them forever.
+    retention_days = fields.Integer(load_default=90, validate=validate.Range(min=0))
+    # `desk-enricher backfill`: requests a second to the platform across its threads (0: no
+    # limit). Zammad has no REST rate limit of its own; Jira's 429 Retry-After is honoured too.
+    backfill_rate = fields.Float(load_default=20.0, validate=validate.Range(min=0))
+    # Opens /reports (the desk's review); unset, the page does not exist.
+    admin_token = _secret()
     log_level = fields.String(load_default="INFO", validate=validate.OneOf(
         ["DEBUG", "INFO", "WARNING", "ERROR"]))
 
@@ -96,9 +137,13 @@ class FileSchema(Schema):
     catalog = fields.List(fields.Dict(), load_default=None)
     classification = fields.Dict(load_default=dict)
     language = fields.String(load_default="zh-CN", validate=validate.OneOf(["zh-CN", "en"]))
+    calendar = fields.Dict(load_default=dict)   # validated by plugin.workcal.from_settings
+    kpi = fields.Nested(KpiSchema, load_default=lambda: KpiSchema().load({}))
     templates = fields.Dict(keys=fields.String(), values=fields.Dict(keys=fields.String(),
                                                                      values=fields.String()),
                             load_default=dict)
+    communication = fields.Nested(CommunicationSchema, load_default=lambda: CommunicationSchema().load({}))
+    verification = fields.Nested(VerificationSchema, load_default=lambda: VerificationSchema().load({}))
 
 
 @dataclass(frozen=True)
@@ -110,6 +155,7 @@ class Settings:
     file: Mapping[str, Any] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)   # test/CLI overrides
     classification: Any = None                               # ClassificationSettings, validated
+    calendar: Any = None                                     # workcal.Calendar, validated
 
     def __getattr__(self, name: str) -> Any:
         # Flat access to env values: settings.zammad_url, settings.max_attempts ...
@@ -122,7 +168,8 @@ class Settings:
         raise AttributeError(name)
 
     def __repr__(self) -> str:
-        shown = {k: ("***" if k in SECRET_NAMES and v else v) for k, v in self.env.items()}
+        shown = {k: ("***" if k in SECRET_NAMES and v else mask_url(v) if k in URL_NAMES else v)
+                 for k, v in self.env.items()}
         return f"Settings({shown})"
 
     @property
@@ -141,7 +188,27 @@ class Settings:
         return bool(self.env.get(f"{platform}_url"))
 
     def secret_values(self) -> list[str]:
-        return [v for k, v in self.env.items() if k in SECRET_NAMES and v]
+        """What log lines must never show: secrets, and passwords inside server URLs."""
+        passwords = [p for k in URL_NAMES for p in url_passwords(getattr(self, k))]
+        return [v for k, v in self.env.items() if k in SECRET_NAMES and v] + passwords
+
+
+URL_NAMES = ("database_url", "queue_url")   # may carry a password: user:password@host
+_URL_PASSWORD = re.compile(r"(\w[\w+.-]*://[^:/@\s]*:)[^@\s]*@")
+
+
+def mask_url(text: str | None) -> str | None:
+    """`postgresql://user:***@host/db`: any URL password in `text` masked."""
+    return _URL_PASSWORD.sub(r"\1***@", text) if text else text
+
+
+def url_passwords(url: str | None) -> list[str]:
+    """The password in a server URL as written and as meant (`p%40ss`, `p@ss`)."""
+    try:
+        written = urlsplit(url).password if url else None
+    except ValueError:       # not a URL; the schema reports that
+        return []
+    return sorted({written, unquote(written)}) if written else []
 
 
 def _env_values(environ: Mapping[str, str]) -> dict[str, str]:
@@ -196,11 +263,14 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         raise SettingsError(f"invalid settings file {env['config']}:\n"
                             + _errors_text(exc.messages)) from None
     classification = _classification(file)
+    from .workcal import from_settings as load_calendar
+    calendar = load_calendar(file.get("calendar"))
     data_dir = Path(env["data_dir"]).resolve()
     queue_url = env["queue_url"] or f"sqlite:///{data_dir / 'queue.db'}"
     database_url = env["database_url"] or f"sqlite:///{data_dir / 'ledger.db'}"
     return Settings(data_dir=data_dir, queue_url=queue_url, database_url=database_url,
-                    env=env, file=file, extra=overrides, classification=classification)
+                    env=env, file=file, extra=overrides, classification=classification,
+                    calendar=calendar)
 
 
 def _classification(file: Mapping[str, Any]):

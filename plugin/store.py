@@ -12,6 +12,7 @@ import fcntl
 import os
 import socket
 import threading
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,7 +20,7 @@ from typing import Any
 from sqlalchemy import create_engine, event, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from .tables import corrections, deliveries, findings, kv, leases, metadata, outcomes, sent, tickets, writes
+from .tables import corrections, deliveries, findings, kv, leases, metadata, outcomes, tickets, writes
 
 # Prebuilt: compiling a fresh insert per webhook is measurable on the intake path.
 _INSERT_DELIVERY = deliveries.insert()
@@ -29,7 +30,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _aware(value: datetime | None) -> datetime | None:
+def aware(value: datetime | None) -> datetime | None:
     # SQLite hands back naive datetimes; everything here is UTC.
     if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=UTC)
@@ -52,7 +53,8 @@ class Ledger:
             self.engine = create_engine(url, pool_pre_ping=True)
             self._lock_path = None
         self._thread_lock = threading.Lock()
-        metadata.create_all(self.engine)
+        from .migrate import upgrade  # one SELECT when already at head; see plugin/migrate.py
+        upgrade(self.engine, self._lock_path)
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[Any]:
@@ -69,6 +71,10 @@ class Ledger:
                     yield conn
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def transaction(self):
+        """One write transaction (see _write): what modules beside the ledger use."""
+        return self._write()
 
     def ping(self) -> bool:
         with self.engine.connect() as conn:
@@ -112,8 +118,10 @@ class Ledger:
         """Deliveries accepted but not finished: lost tasks after a crash, to queue again."""
         cutoff = utcnow() - timedelta(seconds=older_than_seconds)
         with self.engine.connect() as conn:
+            # A backfill's deliveries are finished by the backfill itself, in its own mode
+            # (a dry run is shadow): a live worker must never pick one up.
             rows = conn.execute(select(deliveries.c.id).where(
-                deliveries.c.status.in_(list(status)),
+                deliveries.c.status.in_(list(status)), ~deliveries.c.delivery_key.like("backfill:%"),
                 deliveries.c.received_at <= cutoff).order_by(deliveries.c.id)).scalars()
             return list(rows)
 
@@ -176,7 +184,7 @@ class Ledger:
         if not row:
             return None
         out = dict(row)
-        out["updated_at"] = _aware(out["updated_at"])
+        out["updated_at"] = aware(out["updated_at"])
         return out
 
     def recent_tickets(self, platform: str, since: datetime) -> list[dict[str, Any]]:
@@ -184,7 +192,7 @@ class Ledger:
             rows = conn.execute(select(tickets.c.ticket_id, tickets.c.category, tickets.c.created_at)
                                 .where(tickets.c.platform == platform,
                                        tickets.c.created_at >= since)).mappings()
-            return [{**r, "created_at": _aware(r["created_at"])} for r in rows]
+            return [{**r, "created_at": aware(r["created_at"])} for r in rows]
 
     def record_correction(self, platform: str, ticket_id: str, field_name: str,
                           old: Any, new: Any, text: str | None = None) -> None:
@@ -220,30 +228,44 @@ class Ledger:
             else:
                 conn.execute(insert(kv).values(key=key, value=value))
 
-    def take_lease(self, name: str, seconds: float) -> bool:
+    def take_lease(self, name: str, seconds: float) -> str | None:
         """A short exclusive lease (one ticket processed by one worker at a time).
-        It expires by itself, so a worker killed while holding it blocks nobody for long."""
+        Returns the owner token that `renew_lease` and `release_lease` need, or None
+        when someone else holds it. It expires by itself, so a worker killed while
+        holding it blocks nobody for long; a worker whose lease expired cannot remove
+        the lease another worker took since (the token no longer matches)."""
         now = utcnow()
+        token = lease_owner()
         try:
             with self._write() as conn:
                 conn.execute(leases.delete().where(leases.c.name == name,
                                                    leases.c.expires_at < now))
-                conn.execute(insert(leases).values(name=name, owner=lease_owner(),
+                conn.execute(insert(leases).values(name=name, owner=token,
                                                    expires_at=now + timedelta(seconds=seconds)))
-            return True
+            return token
         except IntegrityError:
-            return False
+            return None
+
+    def renew_lease(self, name: str, token: str, seconds: float) -> bool:
+        """Long work keeps its lease; False if it was lost (expired and taken)."""
+        with self._write() as conn:
+            n = conn.execute(update(leases).where(leases.c.name == name, leases.c.owner == token)
+                             .values(expires_at=utcnow() + timedelta(seconds=seconds))).rowcount
+        return n == 1
+
+    def release_lease(self, name: str, token: str) -> None:
+        with self._write() as conn:
+            conn.execute(leases.delete().where(leases.c.name == name, leases.c.owner == token))
 
     def clear_dead_leases(self) -> int:
         """Free leases held by processes on this host that no longer run (a SIGKILL)."""
         host = socket.gethostname()
         with self.engine.connect() as conn:
             held = conn.execute(select(leases.c.name, leases.c.owner)).all()
-        dead = [name for name, owner in held
-                if owner.rsplit(":", 1)[0] == host and not _pid_alive(int(owner.rsplit(":", 1)[1]))]
-        if dead:
-            with self._write() as conn:
-                conn.execute(leases.delete().where(leases.c.name.in_(dead)))
+        dead = [(name, owner) for name, owner in held
+                if _owner_host(owner) == host and not _pid_alive(_owner_pid(owner))]
+        for name, owner in dead:
+            self.release_lease(name, owner)
         return len(dead)
 
     def lease_held(self, name: str) -> bool:
@@ -251,32 +273,26 @@ class Ledger:
             return conn.execute(select(leases.c.name).where(
                 leases.c.name == name, leases.c.expires_at >= utcnow())).first() is not None
 
-    def release_lease(self, name: str) -> None:
-        with self._write() as conn:
-            conn.execute(leases.delete().where(leases.c.name == name))
-
-    def claim_message(self, key: str, channel: str) -> bool:
-        """Reserve an idempotency key for a message; False if it was sent before."""
-        try:
-            with self._write() as conn:
-                conn.execute(insert(sent).values(key=key, channel=channel, ok=False, at=utcnow()))
-            return True
-        except IntegrityError:
-            return False
-
-    def mark_message(self, key: str, ok: bool) -> None:
-        with self._write() as conn:
-            if ok:
-                conn.execute(update(sent).where(sent.c.key == key).values(ok=True, at=utcnow()))
-            else:
-                conn.execute(sent.delete().where(sent.c.key == key))
-
     def dispose(self) -> None:
         self.engine.dispose()
 
 
 def lease_owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """host:pid:random: the host and pid find a dead holder, the random part tells two
+    leases of one process apart."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
+def _owner_host(owner: str) -> str:
+    return owner.split(":", 1)[0]
+
+
+def _owner_pid(owner: str) -> int:
+    parts = owner.split(":")
+    try:
+        return int(parts[1])
+    except (IndexError, ValueError):
+        return -1
 
 
 def _pid_alive(pid: int) -> bool:

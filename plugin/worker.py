@@ -1,8 +1,10 @@
 """Processing one accepted delivery: the I/O around the pure pipeline.
 
-normalize ─► read current state (one GET) ─► steps ─► plan ─► apply ─► ledger.
+normalize ─► read current state (one GET; the history only if a step asks) ─►
+steps ─► plan ─► apply ─► one ledger transaction ─► send what the outbox holds.
 Processing is idempotent: the plan is computed against the ticket as it is now,
-so a retry, a replay or a redelivery after a crash writes nothing already there.
+and every article carries its intent's marker, so a retry, a replay or a
+redelivery after a crash writes nothing already there.
 """
 from __future__ import annotations
 
@@ -10,14 +12,18 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime
 from typing import Any
 
-from . import pipeline
+from . import outbox, pipeline, record
 from .errors import EnricherError, PlatformError
 from .hooks import ADAPTERS
-from .models import StepContext, Ticket
+from .hooks.markup import marker
+from .models import Intent, StepContext, Ticket
+from .notifiers.dispatcher import Dispatcher
 from .store import Ledger, utcnow
+from .verify.directory import directory_of
+from .view import ledger_view
 
 log = logging.getLogger("desk_enricher.worker")
 
@@ -30,17 +36,19 @@ class TicketBusy(Exception):
 
 class Processor:
     def __init__(self, settings: Any, ledger: Ledger, manifest: Mapping[str, Any], *,
-                 clients: Mapping[str, Any] | None = None, model_source: Callable[[], Any] | None = None,
-                 after_apply: Callable[..., None] | None = None):
+                 clients: Mapping[str, Any] | None = None, model_source: Callable[[], Any] | None = None):
         self.settings = settings
         self.ledger = ledger
         self.adapters = {name: cls(settings) for name, cls in ADAPTERS.items()}
         self._clients = dict(clients or {})
         self.steps = pipeline.resolve(step_names(settings, manifest))
+        self.history = pipeline.needs_history(self.steps)
         self.allowed_fields = [f["name"] for f in manifest["fields"]]
         self.allowed_tags = [t["name"] for t in manifest["tags"]]
         self.model_source = model_source or (lambda: None)
-        self.after_apply = after_apply
+        self.dispatcher = Dispatcher(settings, ledger, self.client)
+        self.mode = getattr(settings, "mode", "live")
+        self.shadow = self.mode == "shadow"
         self._bot_ids: dict[str, str] = {}
 
     def enabled_platforms(self) -> list[str]:
@@ -56,30 +64,76 @@ class Processor:
             self._bot_ids[platform] = self.client(platform).bot_id()
         return self._bot_ids[platform]
 
-    def process(self, delivery_id: int, attempt: int = 1) -> str:
-        """Returns the outcome; raises PlatformError (maybe retryable) or TicketBusy."""
+    def process(self, delivery_id: int, attempt: int = 1, *, now: datetime | None = None) -> str:
+        """Returns the outcome; raises PlatformError (maybe retryable) or TicketBusy.
+        `now` is the steps' clock when it is not the wall clock: a backfill runs each ticket
+        as it was when it arrived (its creation time), so windows and repeats look back from then."""
         row = self.ledger.delivery(delivery_id)
         if row is None or row["status"] in ("done", "ignored"):
             return "already"
         started = time.monotonic()
         adapter = self.adapters[row["platform"]]
         payload = adapter.parse(row["body"])
-        intake = adapter.intake(payload, self.bot_id(row["platform"]))
+        # A timer's delivery (jobs.reprocess_ticket) asks for the run itself: the plugin's own
+        # last write, which the rebuilt payload shows as the ticket's updater, must not end it.
+        bot = None if row["event"] == "timer" else self.bot_id(row["platform"])
+        intake = adapter.intake(payload, bot)
         if intake.outcome != "process":
-            self._finish(row, "ignored", started, detail=intake.reason)
+            record.finished(self.ledger, row["id"], row["platform"], row["ticket_id"], "ignored", "ignored",
+                            duration_ms=_ms(started), detail=intake.reason)
             return "ignored"
         lease = f"ticket:{row['platform']}:{intake.ticket_id}"
-        if not self.ledger.take_lease(lease, LEASE_SECONDS):
+        token = self.ledger.take_lease(lease, LEASE_SECONDS)
+        if token is None:
             raise TicketBusy(lease)
         try:
             self.ledger.set_status(delivery_id, "processing", attempts=attempt)
-            outcome = self._enrich(row, adapter.normalize(payload), started)
+            outcome, pending = self._enrich(row, adapter.normalize(payload), started, lease, token, now)
         finally:
-            self.ledger.release_lease(lease)
+            self.ledger.release_lease(lease, token)
+        if not self.shadow:
+            self._dispatch_now(pending)
         return outcome
 
-    def _enrich(self, row: dict, ticket: Ticket, started: float) -> str:
+    def _dispatch_now(self, row_ids: list[int]) -> None:
+        """Send at once, on this thread. The delivery is done whatever happens here: a
+        failure waits in the outbox for the scheduler, never turns it into a dead letter."""
+        for row_id in row_ids:
+            try:
+                self.dispatcher.dispatch(row_id)
+            except Exception as exc:  # noqa: BLE001 - logged; the scheduler tries again
+                log.warning("dispatch_deferred", extra={"outbox": row_id, "error": type(exc).__name__})
+
+    def _enrich(self, row: dict, ticket: Ticket, started: float, lease: str, token: str,
+                now: datetime | None = None):
         client = self.client(row["platform"])
+        client.take_calls()   # never count calls an earlier, failed delivery left on this thread
+        try:
+            ticket, current = self._read(client, ticket)
+            known = self.ledger.ticket(ticket.platform, ticket.id) or {}
+            found = pipeline.run(ticket, self._context(client, ticket, current, known, now), self.steps)
+            intents = pipeline.intents_of(found)
+            taken = outbox.statuses(self.ledger, [i.key(ticket.platform, ticket.id) for i in intents])
+            articles = pipeline.articles_for(ticket.platform, ticket.id, intents, done=taken)
+            previous = known.get("written") or {}
+            note = Intent(event=f"note-{row['id']}", audience="agents", channel="ticket", body="")
+            plan = pipeline.plan(ticket.id, current, found, self.allowed_fields, self.allowed_tags,
+                                 previous=previous, articles=articles,
+                                 note_marker=marker(note.key(ticket.platform, ticket.id)))
+            # Ticket intents now on the ticket (posted by this plan, or found by their marker),
+            # and the note, are recorded in the outbox as sent: every effect is on the record.
+            sent = {a.key for a in articles}
+            if plan.note:
+                intents = [*intents, replace(note, body=plan.note)]
+                sent.add(note.key(ticket.platform, ticket.id))
+            self.ledger.renew_lease(lease, token, LEASE_SECONDS)
+            # Shadow mode: everything is decided and recorded, nothing reaches the platform.
+            left_out = client.apply(plan, current) if not plan.empty and not self.shadow else []
+        finally:
+            calls = client.take_calls()
+        return self._record(row, ticket, found, intents, sent, calls, previous, left_out, started, plan)
+
+    def _read(self, client: Any, ticket: Ticket):
         current = client.current_state(ticket.id)
         ticket = replace(ticket, fields={**ticket.fields, **current.fields}, tags=current.tags,
                          group=current.group or ticket.group,
@@ -87,60 +141,44 @@ class Processor:
         if not ticket.body and current.description:
             # An attribute-only update carries no message: the record still has its description.
             ticket = replace(ticket, body=current.description)
-        known = self.ledger.ticket(ticket.platform, ticket.id) or {}
-        ctx = self._context(ticket, known)
-        found = pipeline.run(ticket, ctx, self.steps)
-        plan = pipeline.plan(ticket.id, current, found, self.allowed_fields, self.allowed_tags)
-        if not plan.empty:
-            client.apply(plan)
-        facts = pipeline.facts_of(found)
-        if self.after_apply is not None:
-            self.after_apply(ticket=ticket, facts=facts, plan=plan, delivery_id=row["id"])
-        calls = client.take_calls()
-        corrections = _corrections(facts)
-        for c in corrections:
-            self.ledger.record_correction(ticket.platform, ticket.id, c["field"], c.get("from"),
-                                          c.get("to"), text=ticket.text[:2000])
-        wanted, _, _ = pipeline.desired(found, self.allowed_fields, self.allowed_tags)
-        written = {**(known.get("written") or {}), **wanted,
-                   **{c["field"]: c.get("to") for c in corrections}}
-        meta = {"category": (facts.get("classification") or {}).get("category")
-                or known.get("category"),
-                "updated_at": ticket.updated_at, "created_at": ticket.created_at or utcnow()}
-        self.ledger.record_result(row["id"], ticket.platform, ticket.id,
-                                  [(f.step, _jsonable(f.facts)) for f in found],
-                                  [(c.method, c.path, c.status) for c in calls if c.method != "GET"],
-                                  written, meta)
-        n_writes = sum(1 for c in calls if c.method != "GET")
-        outcome = "enriched" if n_writes else "unchanged"
-        self._finish(row, "done", started, outcome=outcome, writes=n_writes,
-                     reads=len(calls) - n_writes)
-        log.info("enriched", extra={"delivery": row["delivery_key"], "ticket": ticket.id,
-                                    "outcome": outcome, "writes": n_writes})
-        return outcome
+        return ticket, current
 
-    def _context(self, ticket: Ticket, known: Mapping[str, Any]) -> StepContext:
-        now = utcnow()
-        window = timedelta(minutes=self.settings.major_event_window_minutes)
-        recent = tuple(self.ledger.recent_tickets(ticket.platform, (ticket.created_at or now) - window))
+    def _context(self, client: Any, ticket: Ticket, current: Any, known: Mapping[str, Any],
+                 now: datetime | None = None) -> StepContext:
+        now = now or utcnow()
+        view = ledger_view(self.ledger, ticket, self.settings, now)
+        history = client.timeline(ticket.id, current, bot_id=self.bot_id(ticket.platform)) \
+            if self.history else None
         return StepContext(settings=self.settings, now=now, previous=known.get("written") or {},
-                           model=self.model_source(), recent=recent)
+                           model=self.model_source(), recent=view.recent, ledger=view, history=history,
+                           directory=directory_of(ticket.platform, current.raw))   # from the same GET
 
-    def _finish(self, row: dict, status: str, started: float, *, outcome: str | None = None,
-                writes: int = 0, reads: int = 0, detail: str | None = None) -> None:
-        self.ledger.set_status(row["id"], status)
-        self.ledger.record_outcome(row["id"], row["platform"], row["ticket_id"], outcome or status,
-                                   writes_made=writes, reads=reads,
-                                   duration_ms=(time.monotonic() - started) * 1000, detail=detail)
+    def _record(self, row, ticket, found, intents, sent, calls, previous, left_out, started, plan):
+        facts = pipeline.facts_of(found)
+        corrections = _corrections(facts)
+        wanted, _, _ = pipeline.desired(found, self.allowed_fields, self.allowed_tags)
+        written = {**previous, **wanted, **{c["field"]: c.get("to") for c in corrections}}
+        made = [(c.method, c.path, c.status) for c in calls if c.method != "GET"]
+        outcome = "shadow" if self.shadow else "enriched" if made else "unchanged"
+        detail = f"fields missing on the platform: {', '.join(left_out)}" if left_out else None
+        if left_out:
+            log.warning("fields_missing", extra={"ticket": ticket.id, "fields": left_out})
+        pending = record.processed(self.ledger, record.Processed(
+            delivery_id=row["id"], ticket=ticket, found=found, calls=made, written=written,
+            corrections=corrections, intents=intents, sent=frozenset(sent),
+            outcome=outcome, reads=len(calls) - len(made), duration_ms=_ms(started), detail=detail,
+            plan=plan, mode=self.mode), _jsonable)
+        log.info("enriched", extra={"delivery": row["delivery_key"], "ticket": ticket.id,
+                                    "outcome": outcome, "writes": len(made), "mode": self.mode})
+        return outcome, pending
 
     def fail(self, delivery_id: int, error: EnricherError, attempt: int) -> None:
         """The last try failed (or the error cannot be retried): dead letter."""
         row = self.ledger.delivery(delivery_id)
         if row is None:
             return
-        self.ledger.set_status(delivery_id, "dead", error=error.message, attempts=attempt)
-        self.ledger.record_outcome(delivery_id, row["platform"], row["ticket_id"], "dead",
-                                   detail=error.message)
+        record.finished(self.ledger, delivery_id, row["platform"], row["ticket_id"], "dead", "dead",
+                        detail=error.message, error=error.message, attempts=attempt)
         log.warning("dead_letter", extra={"delivery": row["delivery_key"],
                                           "ticket": row["ticket_id"], "error": error.key})
 
@@ -148,6 +186,10 @@ class Processor:
 def step_names(settings: Any, manifest: Mapping[str, Any]) -> list[str]:
     configured = (getattr(settings, "file", None) or {}).get("pipeline", {}).get("steps")
     return list(configured or manifest["pipeline"])
+
+
+def _ms(started: float) -> float:
+    return (time.monotonic() - started) * 1000
 
 
 def _corrections(facts: Mapping[str, Mapping[str, Any]]) -> list[dict]:

@@ -8,6 +8,7 @@ import pytest
 
 from plugin.hooks.adf import from_text, to_text
 from plugin.hooks.jira import JiraAdapter
+from plugin.hooks.text import parse_time
 from plugin.settings import load_settings
 
 from .jira_helpers import compact, jira_fixture
@@ -125,3 +126,91 @@ def test_to_text(value, text):
 @pytest.mark.parametrize("text", ["one line", "line one\nline two", "para one\n\npara two\nmore"])
 def test_adf_round_trip(text):
     assert to_text(from_text(text)) == text
+
+
+# -- odd shapes: skipped and said so, never a dead letter (issue 9) ------------------
+TTR, TTFR = "customfield_10030", "customfield_10031"
+
+
+def _set(data: dict, path: str, value) -> dict:
+    *parents, last = path.split(".")
+    node = data
+    for p in parents:
+        node = node[int(p)] if isinstance(node, list) else node[p]
+    node[last] = value
+    return data
+
+
+@pytest.mark.parametrize("path,value,skipped,check", [
+    ("issue.fields.status", "Open", ("issue.fields.status",), ("state", "")),
+    ("issue.fields.priority", 3, ("issue.fields.priority",), ("priority", "")),
+    ("issue.fields.status.name", {"x": 1}, ("issue.fields.status.name",), ("state", "")),
+    ("issue.fields.summary", 42, ("issue.fields.summary",), ("title", "")),
+    ("issue.fields.created", "soon", ("issue.fields.created",), ("created_at", None)),
+    ("issue.fields.labels", "vpn", ("issue.fields.labels",), ("tags", None)),
+    ("issue.fields.labels", ["vpn", 3], ("issue.fields.labels",), ("tags", ("vpn",))),
+    ("issue.fields.reporter.displayName", {}, ("issue.fields.reporter.displayName",), None),
+    (f"issue.fields.{TTR}.ongoingCycle", "running", (f"issue.fields.{TTR}.ongoingCycle",), None),
+    (f"issue.fields.{TTR}.completedCycles", 5, (f"issue.fields.{TTR}.completedCycles",), None),
+    (f"issue.fields.{TTFR}.completedCycles", [1, None], (f"issue.fields.{TTFR}.completedCycles",), None),
+    (f"issue.fields.{TTR}.ongoingCycle.goalDuration", "4h",
+     (f"issue.fields.{TTR}.goalDuration",), None),
+    (f"issue.fields.{TTR}.ongoingCycle.goalDuration.millis", "4h",
+     (f"issue.fields.{TTR}.goalDuration.millis",), None),
+    (f"issue.fields.{TTR}.ongoingCycle.breachTime", 5, (f"issue.fields.{TTR}.breachTime",), None),
+    ("changelog.items.0.fromString", 5, ("changelog.items.fromString",), None),
+])
+def test_odd_shapes_are_skipped_and_named(adapter, path, value, skipped, check):
+    t = ticket(adapter, _set(jira_fixture("issue_updated_status"), path, value))
+    assert t.skipped == skipped
+    if check:
+        assert getattr(t, check[0]) == check[1]
+    assert t.id == "ITSD-42" and t.requester.id == DANA
+
+
+def test_a_well_formed_fixture_skips_nothing(adapter):
+    for name in ("issue_created_jsm", "issue_updated_status", "comment_created"):
+        assert ticket(adapter, jira_fixture(name)).skipped == ()
+
+
+def test_skipped_parts_are_logged(adapter, caplog):
+    with caplog.at_level("WARNING", logger="desk_enricher.jira"):
+        ticket(adapter, _set(jira_fixture("issue_updated_status"), "issue.fields.status", "Open"))
+    (record,) = [r for r in caplog.records if r.getMessage() == "normalize_skipped"]
+    assert record.ticket == "ITSD-42" and record.skipped == ["issue.fields.status"]
+
+
+# -- timestamps with an offset are UTC instants (Data Center sends the server's) ------
+def _with_offset(name: str, offset: str) -> dict:
+    """The shared fixture with its timestamps rewritten as a server at `offset` writes them."""
+    data = jira_fixture(name)
+    f = data["issue"]["fields"]
+    f["created"] = f"2026-03-02T10:15:00.000{offset}"
+    f["updated"] = f"2026-03-02T18:40:30.250{offset}"
+    return data
+
+
+@pytest.mark.parametrize("offset,created,updated", [
+    ("+0800", datetime(2026, 3, 2, 2, 15, tzinfo=UTC), datetime(2026, 3, 2, 10, 40, 30, 250000, tzinfo=UTC)),
+    ("-0500", datetime(2026, 3, 2, 15, 15, tzinfo=UTC), datetime(2026, 3, 2, 23, 40, 30, 250000, tzinfo=UTC)),
+    ("Z", datetime(2026, 3, 2, 10, 15, tzinfo=UTC), datetime(2026, 3, 2, 18, 40, 30, 250000, tzinfo=UTC)),
+])
+@pytest.mark.parametrize("name", ["issue_created_jsm", "issue_updated_status"])
+def test_offset_timestamps_become_utc_instants(adapter, name, offset, created, updated):
+    t = ticket(adapter, _with_offset(name, offset))
+    assert (t.created_at, t.updated_at) == (created, updated)
+    # Stored as the database stores it (naive) and read back as UTC: the same instant.
+    assert t.created_at.utcoffset().total_seconds() == 0
+    assert t.created_at.replace(tzinfo=None).replace(tzinfo=UTC) == created
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("2026-03-02T10:15:00.000+0800", datetime(2026, 3, 2, 2, 15, tzinfo=UTC)),
+    ("2026-03-02T10:15:00.000-0500", datetime(2026, 3, 2, 15, 15, tzinfo=UTC)),
+    ("2026-03-02T10:15:00Z", datetime(2026, 3, 2, 10, 15, tzinfo=UTC)),
+    ("2026-03-02T10:15:00", datetime(2026, 3, 2, 10, 15, tzinfo=UTC)),
+    (1772446500000, datetime(2026, 3, 2, 10, 15, tzinfo=UTC)),
+    ("not a time", None), (10 ** 30, None), (True, None), (None, None),
+])
+def test_parse_time(value, expected):
+    assert parse_time(value) == expected

@@ -1,5 +1,6 @@
-"""The major-event alert through Apprise to a real local SMTP server and a local HTTP
-endpoint: sent once, retried when it fails, bad channels and templates refused."""
+"""The major-event alert through the outbox and the dispatcher to a real local SMTP
+server and a local HTTP endpoint: sent once, retried when it fails, partial failures
+not repeated, dead letters replayed, bad channels and templates refused."""
 from __future__ import annotations
 
 import json
@@ -8,10 +9,13 @@ import socket
 import pytest
 from aiosmtpd.controller import Controller
 
-from plugin.errors import PlatformError, SettingsError
-from plugin.models import Requester, Ticket
-from plugin.notifiers.channels import MajorEventAlert
-from plugin.store import Ledger
+from plugin import outbox
+from plugin.cli import check_notices
+from plugin.errors import SettingsError
+from plugin.models import Findings, Requester, StepContext, Ticket
+from plugin.notifiers.dispatcher import Dispatcher
+from plugin.steps.s901_communicate import communicate
+from plugin.store import Ledger, utcnow
 
 TICKET = Ticket(platform="zammad", id="1078", number="31078", title="全公司无法上网",
                 body="大面积断网", requester=Requester(id="7", name="李娜", organization="Acme"))
@@ -51,7 +55,19 @@ def ledger(tmp_path):
 
 
 def alert_for(make_settings, ledger, urls, **env):
-    return MajorEventAlert(make_settings(ENRICHER_NOTIFY_MAJOR_EVENT=",".join(urls), **env), ledger)
+    """The major-event alert as the worker makes it: the communication step's intent,
+    stored in the outbox in a transaction, then a dispatcher that sends it."""
+    settings = make_settings(ENRICHER_NOTIFY_MAJOR_EVENT=",".join(urls), **env)
+    check_notices(settings)
+    dispatcher = Dispatcher(settings, ledger, client_for=lambda platform: None)
+
+    def alert(*, ticket, facts):
+        found = {"classification": Findings("classification", facts=facts["classification"])}
+        intents = communicate(ticket, StepContext(settings=settings, found=found)).intents
+        with ledger.transaction() as conn:
+            outbox.add(conn, ticket.platform, ticket.id, intents, utcnow())
+        return [dispatcher.dispatch(i) for i in outbox.pending_ids(ledger, ticket.platform, ticket.id)]
+    return alert
 
 
 def test_major_event_reaches_email_and_chat_once(make_settings, ledger, smtp, webhook):
@@ -59,31 +75,67 @@ def test_major_event_reaches_email_and_chat_once(make_settings, ledger, smtp, we
     url, posts = webhook
     mailto = f"mailto://127.0.0.1:{port}?from=enricher@desk.example&to=owner@desk.example&mode=insecure"
     alert = alert_for(make_settings, ledger, [mailto, url])
-    alert(ticket=TICKET, facts=FACTS)
-    alert(ticket=TICKET, facts=FACTS)                 # a retry or replay: not told twice
+    assert alert(ticket=TICKET, facts=FACTS) == ["sent"]
+    assert alert(ticket=TICKET, facts=FACTS) == []      # a retry or replay: not told twice
     assert len(mails) == 1 and mails[0].rcpt_tos == ["owner@desk.example"]
     assert "31078" in mails[0].content.decode("utf-8", "replace")
     assert len(posts) == 1
     assert posts[0]["title"] == "【重大事件 Major event】#31078 全公司无法上网"
     assert "原因 Why: 大面积" in posts[0]["message"] and "李娜 (Acme)" in posts[0]["message"]
+    row = ledger.rows("outbox")[0]
+    assert (row["status"], row["key"]) == ("sent", "zammad:1078:major_event:owner:apprise")
 
 
 def test_not_a_major_event_sends_nothing(make_settings, ledger, webhook):
     url, posts = webhook
     alert_for(make_settings, ledger, [url])(ticket=TICKET, facts={"classification": {"major_event": False}})
-    assert posts == []
+    assert posts == [] and ledger.rows("outbox") == []
 
 
-def test_failed_send_is_retryable_and_sent_on_the_retry(make_settings, ledger, webhook):
+def test_failed_send_waits_and_is_sent_on_the_retry(make_settings, ledger, webhook):
     url, posts = webhook
     dead = f"json://127.0.0.1:{free_port()}/nobody"
     alert = alert_for(make_settings, ledger, [dead])
-    with pytest.raises(PlatformError) as err:
-        alert(ticket=TICKET, facts=FACTS)
-    assert err.value.retryable and err.value.key == "notify_failed"
-    working = alert_for(make_settings, ledger, [url])
-    working(ticket=TICKET, facts=FACTS)               # the claim was released: sent now
+    assert alert(ticket=TICKET, facts=FACTS) == ["retry"]
+    row = ledger.rows("outbox")[0]
+    assert row["status"] == "pending" and row["attempts"] == 1 and "did not take" in row["last_error"]
+    working = Dispatcher(make_settings(ENRICHER_NOTIFY_MAJOR_EVENT=url), ledger, client_for=lambda p: None)
+    assert working.dispatch(row["id"]) == "sent"         # its time has come (no backoff in tests)
     assert len(posts) == 1
+
+
+def test_a_partial_failure_is_not_repeated_to_the_channels_that_took_it(make_settings, ledger, webhook):
+    url, posts = webhook
+    dead = f"json://127.0.0.1:{free_port()}/nobody"
+    alert = alert_for(make_settings, ledger, [url, dead])
+    assert alert(ticket=TICKET, facts=FACTS) == ["retry"]
+    assert len(posts) == 1 and ledger.rows("outbox")[0]["data"] == {"delivered": [0]}
+    fixed = Dispatcher(make_settings(ENRICHER_NOTIFY_MAJOR_EVENT=f"{url},{url}"), ledger,
+                       client_for=lambda p: None)
+    assert fixed.dispatch(ledger.rows("outbox")[0]["id"]) == "sent"
+    assert len(posts) == 2                               # only the second URL, once
+
+
+def test_a_send_that_keeps_failing_becomes_a_dead_letter_that_replay_revives(make_settings, ledger):
+    from click.testing import CliRunner
+
+    from plugin.cli import cli
+    dead = f"json://127.0.0.1:{free_port()}/nobody"
+    settings = make_settings(ENRICHER_NOTIFY_MAJOR_EVENT=dead, ENRICHER_MAX_ATTEMPTS="2")
+    alert = alert_for(make_settings, ledger, [dead], ENRICHER_MAX_ATTEMPTS="2")
+    assert alert(ticket=TICKET, facts=FACTS) == ["retry"]
+    dispatcher = Dispatcher(settings, ledger, client_for=lambda p: None)
+    assert dispatcher.dispatch(ledger.rows("outbox")[0]["id"]) == "dead"
+    assert dispatcher.run_due() == {}                    # a dead letter is not tried again by itself
+    env = {"ENRICHER_DATA_DIR": str(settings.data_dir), "ENRICHER_DATABASE_URL": ledger.url,
+           "ENRICHER_ZAMMAD_URL": "http://zammad.test",
+           "ENRICHER_ZAMMAD_TOKEN": "tok-123456", "ENRICHER_ZAMMAD_WEBHOOK_SECRET": "s3cr3t-t0k3n"}
+    out = CliRunner().invoke(cli, ["replay", "--dry-run"], env=env)
+    assert out.exit_code == 0 and "1 dead message(s) would be sent again" in out.output
+    out = CliRunner().invoke(cli, ["replay"], env=env)
+    assert "1 dead message(s) set to send again" in out.output
+    row = ledger.rows("outbox")[0]
+    assert (row["status"], row["attempts"]) == ("pending", 0)
 
 
 def test_bad_channel_url_is_refused_without_its_secret(make_settings, ledger):

@@ -25,14 +25,14 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 
-def test_readyz_reports_each_dependency(make_settings, sim):
+def test_readyz_means_this_process_can_accept(make_settings, sim):
+    # Ready = the ledger takes a write; a platform outage is when accepting must go on.
     app = create_app(make_settings(ENRICHER_ZAMMAD_URL=sim.base_url, ENRICHER_ZAMMAD_TOKEN=sim.token))
     resp = app.test_client().get("/readyz")
     assert resp.status_code == 200
-    assert resp.json["checks"] == {"database": {"ok": True}, "queue": {"ok": True}, "zammad": {"ok": True}}
+    assert resp.json["checks"] == {"database": {"ok": True}}
     sim.set_down(True)
-    down = app.test_client().get("/readyz")
-    assert down.status_code == 503 and down.json["checks"]["zammad"]["ok"] is False
+    assert app.test_client().get("/readyz").status_code == 200
 
 
 def test_metrics_count_deliveries_queue_and_latency(make_settings):

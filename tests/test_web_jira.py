@@ -68,7 +68,7 @@ def test_bad_or_missing_signature_is_401_and_stores_nothing(app, client, signatu
         headers["X-Hub-Signature"] = signature
     resp = post(client, jira_body("issue_created_jsm"), headers)
     assert resp.status_code == 401
-    assert resp.json == {"error": "bad_signature", "message": reason}
+    assert resp.json == {"error": "bad_signature", "message": reason, "details": None}
     assert core(app).ledger.status_counts() == {}
 
 

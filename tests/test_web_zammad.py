@@ -53,7 +53,7 @@ def test_bad_or_missing_signature_is_401_and_stores_nothing(app, client, signatu
         headers["X-Hub-Signature"] = signature
     resp = post(client, body, headers)
     assert resp.status_code == 401
-    assert resp.json == {"error": "bad_signature", "message": reason}
+    assert resp.json == {"error": "bad_signature", "message": reason, "details": None}
     assert core(app).ledger.status_counts() == {}
 
 
@@ -149,4 +149,4 @@ def test_insecure_flag_accepts_unsigned(make_settings):
 def test_healthz_and_no_stack_trace_on_wrong_method(client):
     assert client.get("/healthz").json == {"status": "ok"}
     resp = client.get("/hooks/zammad")
-    assert resp.status_code == 405 and set(resp.json) == {"error", "message"}
+    assert resp.status_code == 405 and set(resp.json) == {"error", "message", "details"}

@@ -39,7 +39,7 @@ def cloud():
 
 def make_setup(make_settings, sim):
     ids = install_fields(sim)
-    settings = make_settings(ENRICHER_MAX_ATTEMPTS="3", **jira_env(sim, "s"))
+    settings = make_settings(ENRICHER_MAX_ATTEMPTS="3", **jira_env(sim, "jira-webhook-secret"))
     ledger = Ledger(settings.database_url, lock_dir=settings.data_dir)
     client = sim_client(sim)
     processor = Processor(settings, ledger, load_manifest(), clients={"jira": client})
@@ -61,16 +61,32 @@ def calls(sim):
     return [(c.method, c.path) for c in sim.calls]
 
 
+def history_call(sim):
+    """The ticket's history: Cloud's paged changelog, Data Center's expand=changelog."""
+    api = "/rest/api/3" if sim.flavor == "cloud" else "/rest/api/2"
+    return ("GET", f"{api}/issue/{KEY}/changelog") if sim.flavor == "cloud" else ("GET", f"{api}/issue/{KEY}")
+
+
+def kinds_of_comments(sim):
+    """The plugin's internal notes and public replies on the request."""
+    ours = [c for c in sim.issues[KEY]["comments"] if "Ref de:" in str(c["body"])]
+    return {"note": sum(1 for c in ours if not c["public"]), "reply": sum(1 for c in ours if c["public"])}
+
+
 def test_first_enrichment_is_one_put_and_one_internal_comment(sim, setup):
     ledger, queue, _, ids = setup
     pk = accept(ledger, queue)
     drain(queue)
     assert ledger.delivery(pk)["status"] == "done"
     api = "/rest/api/3" if sim.flavor == "cloud" else "/rest/api/2"
+    # One GET of the issue, one of its history (the KPI step asks for it), one PUT, then
+    # the internal note and the acknowledgement to the requester.
     assert calls(sim) == [("GET", f"{api}/myself"), ("GET", f"{api}/field"),
-                          ("GET", f"{api}/issue/{KEY}"), ("PUT", f"{api}/issue/{KEY}"),
+                          ("GET", f"{api}/issue/{KEY}"), history_call(sim), ("PUT", f"{api}/issue/{KEY}"),
+                          ("POST", f"/rest/servicedeskapi/request/{KEY}/comment"),
                           ("POST", f"/rest/servicedeskapi/request/{KEY}/comment")]
-    put, comment = sim.writes()
+    put, comment, ack = sim.writes()
+    assert ack.body["public"] is True and KEY in ack.body["body"]
     assert put.query == {"notifyUsers": "false"} and sim.edits[-1].notify_users is False
     # Dana has an e-mail (read over REST: webhooks never carry it), no organization, no
     # department: 5 of 7 required fields, 71%, under the 80% bar.
@@ -102,10 +118,10 @@ def test_replay_and_later_events_for_the_same_state_write_nothing(sim, setup):
     assert sim.writes() == []
     # Bot id and field catalogue are cached: each replay costs one GET of the issue.
     api = "/rest/api/3" if sim.flavor == "cloud" else "/rest/api/2"
-    assert calls(sim) == [("GET", f"{api}/issue/{KEY}")] * 3
+    assert calls(sim) == [("GET", f"{api}/issue/{KEY}"), history_call(sim)] * 3
     assert [o["outcome"] for o in ledger.rows("outcomes")] == ["enriched", "unchanged", "unchanged",
                                                                "unchanged"]
-    assert len(sim.issues[KEY]["comments"]) == 1
+    assert kinds_of_comments(sim) == {"note": 1, "reply": 1}
 
 
 def test_field_catalogue_is_fetched_once_per_client(cloud, make_settings):
@@ -162,7 +178,7 @@ def test_429_retry_after_becomes_a_scheduled_retry(cloud, make_settings):
     assert 5.5 < wait <= 7.0
     assert ledger.delivery(pk)["last_error"].startswith("jira is rate limiting")
     drain(queue)
-    assert ledger.delivery(pk)["status"] == "done" and len(cloud.issues[KEY]["comments"]) == 1
+    assert ledger.delivery(pk)["status"] == "done" and kinds_of_comments(cloud) == {"note": 1, "reply": 1}
 
 
 def test_429_surfaces_retry_after_on_the_error(cloud):
@@ -178,8 +194,6 @@ def test_429_surfaces_retry_after_on_the_error(cloud):
      "labels: The label 'two words' contains spaces")),
     (WritePlan(KEY, note="   "), "rejected", "HTTP 400: The comment body must not be empty."),
     (WritePlan("ITSD-999", add_tags=("x",)), "not_found", "jira has no /rest/api/3/issue/ITSD-999"),
-    (WritePlan(KEY, fields={"enrich_nowhere": 1}), "not_installed",
-     "Jira has no custom field named enrich_nowhere"),
 ])
 def test_errors_are_translated_into_readable_messages(cloud, plan, key, text):
     with pytest.raises(PlatformError) as err:
@@ -235,3 +249,48 @@ def test_find_user_id_for_install(flavor, param, user, expected):
         with pytest.raises(PlatformError) as err:
             client.find_user_id("nobody")
     assert err.value.key == "not_found"
+
+
+def test_a_note_lost_after_the_fields_landed_is_written_on_the_retry(sim, setup):
+    """The comment POST fails after the fields PUT landed: the retry writes no field
+    again, and the note still comes, once."""
+    ledger, queue, _, _ = setup
+    sim.fail_next(1, status=500, match="/comment")
+    pk = accept(ledger, queue)
+    drain(queue)
+    assert ledger.delivery(pk)["status"] == "done"
+    assert [c.method for c in sim.writes()].count("PUT") == 1
+    notes = [c for c in sim.issues[KEY]["comments"] if "desk-enricher" in json.dumps(c, ensure_ascii=False)]
+    assert len(notes) == 1
+
+
+def test_jira_without_our_fields_still_gets_labels_and_the_note(sim, make_settings):
+    """Not installed yet: the fields are left out (logged, counted in the outcome), the
+    rest is written, and doctor names the fix (tests/test_admin_jira.py)."""
+    settings = make_settings(**jira_env(sim, "jira-webhook-secret"))
+    ledger = Ledger(settings.database_url, lock_dir=settings.data_dir)
+    processor = Processor(settings, ledger, load_manifest(), clients={"jira": sim_client(sim)})
+    queue = Queue(settings, ledger, lambda: processor)
+    pk = accept(ledger, queue)
+    drain(queue)
+    assert ledger.delivery(pk)["status"] == "done"
+    put = next(c for c in sim.writes() if c.method == "PUT")
+    assert "fields" not in put.body and put.body["update"]["labels"]
+    assert kinds_of_comments(sim) == {"note": 1, "reply": 1}
+    [out] = ledger.rows("outcomes")
+    assert out["outcome"] == "enriched" and "fields missing on the platform: enrich_" in out["detail"]
+
+
+def test_a_public_reply_is_a_public_jsm_comment_with_wiki_escaped_text_and_its_marker(sim):
+    from plugin.hooks.markup import marker
+    from plugin.models import Article
+
+    client = sim_client(sim)
+    article = Article(key="jira:ITSD-42:ack:requester:ticket", marker=marker("jira:ITSD-42:ack:requester:ticket"),
+                      body="已受理 your request about [VPN|http://evil.example] *now*", public=True)
+    client.post_article(KEY, article)
+    comment = sim.issues[KEY]["comments"][-1]
+    assert comment["public"] is True
+    text = json.dumps(comment, ensure_ascii=False)
+    assert r"\\[VPN\\|http://evil.example\\]" in text and r"\\*now\\*" in text
+    assert article.marker in client.current_state(KEY).markers      # a retry finds it

@@ -21,16 +21,21 @@ BASE = "http://zammad.test/api/v1"
 
 
 class FakeZammad:
-    """Stateful REST double built from the fixture's shapes (?all=true, PUT, tags/add)."""
+    """Stateful REST double built from the fixture's shapes (?all=true, PUT, tags/add,
+    the ticket's history, articles: the acknowledgement is a public reply)."""
 
     def __init__(self, rsps, ticket_id=1077):
         self.ticket = {"id": ticket_id, "group_id": 2, "updated_by_id": 27}
         self.tags: list[str] = []
         self.notes: list[dict] = []
+        self.articles: list[dict] = []          # posted with POST /ticket_articles (public replies)
         self.fail_queue: list[tuple[int, dict]] = []
         rsps.add(responses.GET, f"{BASE}/users/me", json={"id": 90, "login": "bot"})
         rsps.add_callback(responses.GET, re.compile(rf"{BASE}/tickets/\d+"), self.get_all)
         rsps.add_callback(responses.PUT, re.compile(rf"{BASE}/tickets/\d+"), self.put)
+        rsps.add_callback(responses.GET, re.compile(rf"{BASE}/ticket_history/\d+"),
+                          lambda request: (200, {}, json.dumps({"history": [], "assets": {}})))
+        rsps.add_callback(responses.POST, f"{BASE}/ticket_articles", self.article)
         rsps.add_callback(responses.POST, f"{BASE}/tags/add", self.tag_add)
         rsps.add_callback(responses.DELETE, f"{BASE}/tags/remove", self.tag_remove)
 
@@ -44,9 +49,15 @@ class FakeZammad:
         if failed := self._fail():
             return failed
         assert "all=true" in request.url
+        written = {str(i): {**a, "id": i} for i, a in enumerate(self.notes + self.articles, start=9000)}
         return 200, {}, json.dumps({"ticket_id": self.ticket["id"], "tags": self.tags,
                                     "assets": {"Ticket": {str(self.ticket["id"]): self.ticket},
-                                               "Group": {"2": {"id": 2, "name": "Billing"}}}})
+                                               "Group": {"2": {"id": 2, "name": "Billing"}},
+                                               "TicketArticle": written}})
+
+    def article(self, request):
+        self.articles.append(json.loads(request.body))
+        return 201, {}, json.dumps({"id": 9999})
 
     def put(self, request):
         body = json.loads(request.body)
@@ -106,8 +117,12 @@ def test_first_enrichment_is_one_put_plus_one_call_per_tag(setup):
     assert "enrich:record-incomplete" not in zammad.tags
     # A locked admin account and a password reset: protected information, extra identity check.
     assert "enrich:protected" in zammad.tags and zammad.ticket["enrich_value_stream"]
-    assert writes(rsps) == [("PUT", "/api/v1/tickets/1077")] + [("POST", "/api/v1/tags/add")] * len(zammad.tags)
+    # ... and one public reply: the acknowledgement to the requester.
+    assert writes(rsps) == [("PUT", "/api/v1/tickets/1077")] + [("POST", "/api/v1/tags/add")] * len(
+        zammad.tags) + [("POST", "/api/v1/ticket_articles")]
     assert zammad.notes[0]["internal"] is True and "部门" in zammad.notes[0]["body"]
+    [ack] = zammad.articles
+    assert ack["internal"] is False and "Ref de:" in ack["body"]
 
 
 def test_incomplete_record_gets_its_tag_in_one_more_call(make_settings, rsps):
@@ -126,7 +141,8 @@ def test_incomplete_record_gets_its_tag_in_one_more_call(make_settings, rsps):
     drain(queue)
     assert zammad.ticket["enrich_record_quality"] == 57
     assert "enrich:record-incomplete" in zammad.tags
-    assert writes(rsps) == [("PUT", "/api/v1/tickets/1077")] + [("POST", "/api/v1/tags/add")] * len(zammad.tags)
+    assert writes(rsps) == [("PUT", "/api/v1/tickets/1077")] + [("POST", "/api/v1/tags/add")] * len(
+        zammad.tags) + [("POST", "/api/v1/ticket_articles")]
 
 
 def test_replayed_delivery_and_unchanged_ticket_make_zero_writes(setup):
@@ -226,9 +242,10 @@ def test_recover_leaves_a_delivery_being_processed_alone(setup):
     import plugin.queue as q
     old, q.RECOVER_AFTER_SECONDS = q.RECOVER_AFTER_SECONDS, 0
     try:
-        assert ledger.take_lease("ticket:zammad:1077", 60)
+        token = ledger.take_lease("ticket:zammad:1077", 60)
+        assert token
         assert queue.recover() == 0          # a worker holds it: not queued a second time
-        ledger.release_lease("ticket:zammad:1077")
+        ledger.release_lease("ticket:zammad:1077", token)
         assert queue.recover() == 1          # nobody holds it: its task was lost
     finally:
         q.RECOVER_AFTER_SECONDS = old

@@ -50,9 +50,31 @@ def _differs(existing: Mapping[str, Any], wanted: Mapping[str, Any], ignore=("si
     return any(existing.get(k) != v for k, v in wanted.items() if k not in ignore)
 
 
+# Zammad's seeded trigger that mails every new customer ticket an English "we got it"
+# (db/seeds/triggers.rb). The plugin's acknowledgement replaces it: with both on, the
+# requester gets two. Matched by name, or by what it does if an admin renamed it.
+AUTO_REPLY_NAME = "auto reply (on new tickets)"
+
+
+def is_stock_auto_reply(trigger: Mapping[str, Any]) -> bool:
+    if trigger.get("name") == AUTO_REPLY_NAME:
+        return True
+    action = ((trigger.get("condition") or {}).get("ticket.action") or {}).get("value")
+    mail = (trigger.get("perform") or {}).get("notification.email") or {}
+    recipients = mail.get("recipient") if isinstance(mail.get("recipient"), list) else [mail.get("recipient")]
+    return action in ("create", ["create"]) and bool({"article_last_sender", "ticket_customer"} & set(recipients))
+
+
+def auto_reply_changes(triggers: list) -> list[Change]:
+    """Deactivate the stock auto-reply (only `active`: the rest of it stays, to switch back on)."""
+    return [Change("trigger", "deactivate", t["name"], {"active": False}, t["id"])
+            for t in triggers if t.get("active") and t.get("name") != TRIGGER_NAME and is_stock_auto_reply(t)]
+
+
 def plan(manifest: Mapping[str, Any], endpoint: str, secret: str, bot_id: str,
-         webhooks: list, triggers: list, attributes: list, language: str = "zh-CN") -> list[Change]:
-    changes: list[Change] = []
+         webhooks: list, triggers: list, attributes: list, language: str = "zh-CN",
+         deactivate_auto_reply: bool = False) -> list[Change]:
+    changes: list[Change] = auto_reply_changes(triggers) if deactivate_auto_reply else []
     hook = next((w for w in webhooks if w.get("name") == WEBHOOK_NAME), None)
     wanted_hook = webhook_body(endpoint, secret)
     if hook is None:
@@ -75,10 +97,12 @@ def plan(manifest: Mapping[str, Any], endpoint: str, secret: str, bot_id: str,
 
 
 def install(client: Any, manifest: Mapping[str, Any], public_url: str, secret: str, bot_id: str,
-            dry_run: bool = False, language: str = "zh-CN") -> list[Change]:
+            dry_run: bool = False, language: str = "zh-CN", deactivate_auto_reply: bool = False) -> list[Change]:
+    """`deactivate_auto_reply`: also switch off Zammad's stock auto-reply trigger, so a new
+    ticket's requester gets the plugin's acknowledgement only (a second run finds it off)."""
     endpoint = public_url.rstrip("/") + "/hooks/zammad"
     changes = plan(manifest, endpoint, secret, bot_id, client.webhooks(), client.triggers(),
-                   client.object_attributes(), language)
+                   client.object_attributes(), language, deactivate_auto_reply)
     if dry_run:
         return changes
     hook_id = next((w["id"] for w in client.webhooks() if w.get("name") == WEBHOOK_NAME), None)
@@ -87,6 +111,8 @@ def install(client: Any, manifest: Mapping[str, Any], public_url: str, secret: s
             result = (client.create_webhook(change.body) if change.action == "create"
                       else client.update_webhook(change.id, change.body))
             hook_id = result["id"]
+        elif change.action == "deactivate":
+            client.update_trigger(change.id, change.body)
         elif change.kind == "trigger":
             body = {**change.body, "perform": {"notification.webhook": {"webhook_id": hook_id}}}
             (client.create_trigger(body) if change.action == "create"
@@ -118,6 +144,12 @@ def checks(client: Any, manifest: Mapping[str, Any], public_url: str | None) -> 
                              f"give the plugin user the {perm} permission, or install as an admin"))
     if "webhooks" in admin and "triggers" in admin:
         out += _wiring_checks(admin["webhooks"], admin["triggers"], str(bot.get("id")), public_url)
+        stock = auto_reply_changes(admin["triggers"])
+        out.append(Check("zammad.auto_reply", not stock,
+                         "no stock auto-reply: requesters get the plugin's acknowledgement only" if not stock
+                         else f"trigger '{stock[0].name}' also answers new tickets: requesters get two "
+                              "acknowledgements", "switch it off in Zammad (Admin › Triggers; `install` "
+                              "can, see admin.zammad.install), or set communication.acknowledgement: false"))
     if "object_attributes" in admin:
         have = {a.get("name") for a in admin["object_attributes"]}
         missing = [f["name"] for f in manifest["fields"] if f["name"] not in have]

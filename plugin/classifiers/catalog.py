@@ -17,50 +17,20 @@ import yaml
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate
 
 from ..errors import SettingsError
-from .catalog_fields import Names, NamesField, TermsField
-from .rules import Term
+from .catalog_fields import NamesField, TermsField
+from .items import STEP, CatalogItem, Names, SelfHelp, Term, find_item
 
-STEP = "classification"
+# The catalog's types live in items.py (shared with rules, value stream and step, so that
+# none imports another for a type); they are named here too, where callers look for them.
+__all__ = ["DEFAULT_FILE", "LANGUAGES", "SERVICE_LEVELS", "STEP", "TRIAGE_GROUP", "CatalogItem",
+           "ClassificationSettings", "Names", "SelfHelp", "default_catalog", "find_item",
+           "load_catalog", "load_settings"]
+
 LANGUAGES = ("zh-CN", "en")
 SERVICE_LEVELS = ("5x8", "7x24", "by meeting time", "-")
 ITEM_STREAMS = ("incident", "service_request", "consultation")
 DEFAULT_FILE = Path(__file__).with_name("default_catalog.yaml")
 TRIAGE_GROUP = {"zh-CN": "一线服务台", "en": "Service Desk triage"}
-
-
-@dataclass(frozen=True)
-class SelfHelp:
-    title: Names
-    url: str
-
-
-@dataclass(frozen=True)
-class CatalogItem:
-    id: str
-    category: Names
-    service: Names
-    item: Names
-    value_stream: str
-    keywords: tuple[Term, ...] = ()
-    patterns: tuple[Term, ...] = ()
-    examples: tuple[str, ...] = ()
-    object_class: Names | None = None
-    channels: tuple[str, ...] = ()
-    mode: Names | None = None
-    service_level: str = "5x8"
-    default_group: Names | None = None
-    self_help: tuple[SelfHelp, ...] = ()
-    protected: bool = False
-
-    def path(self, language: str = "zh-CN") -> str:
-        """What the plugin writes: "category/service/item" in the catalog language."""
-        return "/".join(n.get(language) for n in (self.category, self.service, self.item))
-
-    def paths(self) -> set[str]:
-        return {self.path("zh-CN"), self.path("en")}
-
-    def group(self, language: str = "zh-CN") -> str | None:
-        return self.default_group.get(language) if self.default_group else None
 
 
 # --- schema ---------------------------------------------------------------------
@@ -106,6 +76,7 @@ class CatalogItemSchema(Schema):
     value_stream = fields.String(required=True, validate=validate.OneOf(ITEM_STREAMS))
     self_help = fields.List(fields.Nested(SelfHelpSchema), load_default=list)
     protected = fields.Boolean(load_default=False)
+    third_party = NamesField(allow_plain=True, load_default=None)
 
     @post_load
     def make(self, data, **kw):
@@ -163,17 +134,6 @@ def default_catalog() -> tuple[CatalogItem, ...]:
         return load_catalog(yaml.safe_load(fh))
 
 
-def find_item(catalog: tuple[CatalogItem, ...], value: Any) -> CatalogItem | None:
-    """The item a stored value names: its id or its path in either language."""
-    if not value:
-        return None
-    text = str(value).strip()
-    for item in catalog:
-        if text == item.id or text in item.paths():
-            return item
-    return None
-
-
 # --- settings -------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -185,6 +145,7 @@ class ClassificationSettings:
     confidence_threshold: float = 0.6
     triage_group: str = ""               # "" -> TRIAGE_GROUP[language]
     model_path: str | None = None
+    use_default_model: bool = True      # the shipped model, on the default catalog only
     model_weight: float = 0.5            # share of the model when rules matched as well
     rule_smoothing: float = 1.0          # evidence a rule score must outweigh to be sure
     vip_priority_boost: int = 1
@@ -222,6 +183,7 @@ class ClassificationSettingsSchema(Schema):
     confidence_threshold = fields.Float(load_default=0.6, validate=validate.Range(min=0, max=1))
     triage_group = fields.String(load_default="")
     model_path = fields.String(load_default=None)
+    use_default_model = fields.Boolean(load_default=True)
     model_weight = fields.Float(load_default=0.5, validate=validate.Range(min=0, max=1))
     rule_smoothing = fields.Float(load_default=1.0, validate=validate.Range(min=0.01, max=100))
     vip_priority_boost = fields.Integer(load_default=1, validate=validate.Range(min=0, max=3))
@@ -250,8 +212,3 @@ def load_settings(data: Mapping[str, Any] | None) -> ClassificationSettings:
     except ValidationError as exc:
         raise SettingsError("classification: " + "; ".join(_flatten(exc.messages))) from None
 
-
-def classify(ticket, ctx):
-    """The pipeline step (registered as STEP); the work is in `step.classify`."""
-    from .step import classify as run
-    return run(ticket, ctx)

@@ -3,23 +3,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from marshmallow import ValidationError, fields
 
-from .rules import Term, compile_keyword
+from .items import Names, Term
+from .rules import compile_keyword
 
-
-@dataclass(frozen=True)
-class Names:
-    """A text in both catalog languages."""
-
-    zh: str
-    en: str
-
-    def get(self, language: str) -> str:
-        return self.en if language == "en" else self.zh
+__all__ = ["Names", "NamesField", "TermsField"]
 
 
 class NamesField(fields.Field):

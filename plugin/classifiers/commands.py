@@ -51,8 +51,8 @@ def _table(metrics: Mapping[str, Any]) -> list[str]:
 @click.option("--threshold", default=0.6, show_default=True, type=click.FloatRange(0, 1))
 @click.option("--min-examples", default=5, show_default=True, type=click.IntRange(2),
               help="labels with fewer examples are left out")
-@click.option("--svm-c", default=0.3, show_default=True, type=click.FloatRange(min=1e-4),
-              help="regularisation of the linear SVM")
+@click.option("--svm-c", default=None, type=click.FloatRange(min=1e-4),
+              help="regularisation of the linear SVMs (default: 0.3 from 20,000 tickets, else 1)")
 @friendly
 def train(csv_path, source, text_columns, label_column, model_path, holdout, seed, threshold,
           min_examples, svm_c):
@@ -67,7 +67,8 @@ def train(csv_path, source, text_columns, label_column, model_path, holdout, see
     else:
         raise InputError("give --csv FILE or --from zammad|jira", key="bad_input")
     model = training.train_from_dataset(data, holdout=holdout, seed=seed, threshold=threshold,
-                                        min_examples=min_examples, C=svm_c)
+                                        min_examples=min_examples,
+                                        **({} if svm_c is None else {"C": svm_c, "C_small": svm_c}))
     path = model.save(model_path)
     m = model.metrics
     click.echo(f"trained on {model.n_samples} tickets, {len(model.labels)} labels in "

@@ -1,12 +1,12 @@
-"""The stacked pipeline's predict_proba for one text, without sklearn's per-call checks.
+"""The fitted views' predict_proba for one text, without sklearn's per-call checks.
 
 Called one ticket at a time, sklearn spends most of its time validating input and
-dispatching through the Pipeline, FeatureUnion, ColumnTransformer and Stacking layers;
-the arithmetic is a few sparse rows and two small dense layers. This does the same
-arithmetic, read off the fitted estimators: TF-IDF (sublinear tf, l2 norm per block),
-the two SVMs' decision values, the SVD projection, scaler and network of the topics
-view, and the final logistic regression. tests/classifiers check it equals
-predict_proba on every kind of text, for multi-label and two-label models.
+dispatching through the FeatureUnion and the estimators; the arithmetic is a few
+sparse rows and small dense layers. This does the same arithmetic, read off the
+fitted estimators: TF-IDF (sublinear tf, l2 norm per block), the SVMs' decision
+values, the SVD projection, scaler and network of the topics view, and the final
+logistic regression. tests/classifiers check it equals `Views.predict_proba` on every
+kind of text, for multi-group and two-group models.
 """
 from __future__ import annotations
 
@@ -14,10 +14,8 @@ from itertools import repeat
 
 import numpy as np
 from scipy.special import expit, softmax
-from sklearn.ensemble import StackingClassifier
-from sklearn.pipeline import Pipeline
 
-from .views import first_words
+from .views import Views, first_words
 
 
 class _Block:
@@ -56,56 +54,51 @@ def _join(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.nd
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
-def _linear(svm) -> tuple[np.ndarray, np.ndarray]:
-    """The SVM's (labels x terms) weights as they are, not copied: a model is large."""
-    return svm.coef_, np.atleast_1d(svm.intercept_)
+def _topics(pipe):
+    """(mean, scale, layers, output activation) of StandardScaler + MLPClassifier."""
+    scale, mlp = pipe.steps[0][1], pipe.steps[-1][1]
+    return scale.mean_, scale.scale_, list(zip(mlp.coefs_, mlp.intercepts_)), mlp.out_activation_
 
 
 class FastScorer:
-    """For a stacked model (trained on `stack_min_samples` tickets or more)."""
-
-    @staticmethod
-    def fits(pipeline: Pipeline) -> bool:
-        return isinstance(pipeline.named_steps["classifier"], StackingClassifier)
-
-    def __init__(self, pipeline: Pipeline):
-        vectors = pipeline.named_steps["vectors"]
-        title_pipe = vectors.named_transformers["title"]
-        self.text = _blocks([vectors.named_transformers[n] for n in ("word", "char")])
+    def __init__(self, views: Views):
+        vectors = views.vectors.named_transformers
+        self.text = _blocks([vectors[n] for n in ("word", "char")])
+        title_pipe = vectors["title"]
         self.title = _blocks([v for _, v in title_pipe.named_steps["vec"].transformer_list])
         self.title_words = title_pipe.named_steps["cut"].kw_args["n"]
-        stack = pipeline.named_steps["classifier"]
-        views = stack.named_estimators_
-        self.w_text, self.b_text = _linear(views["text"].named_steps["svm"])
-        self.w_title, self.b_title = _linear(views["title"].named_steps["svm"])
-        lsa = pipeline.named_steps["topics"].transformer_list[1][1].named_steps["lsa"]
-        self.lsa = lsa.components_              # topics x terms, float32; shared, not copied
-        scale, mlp = views["topics"].named_steps["scale"], views["topics"].named_steps["mlp"]
-        self.mean, self.scale = scale.mean_, scale.scale_
-        self.layers = list(zip(mlp.coefs_, mlp.intercepts_))
-        self.mlp_out = mlp.out_activation_
-        final = stack.final_estimator_
-        self.w_final, self.b_final = final.coef_.T, final.intercept_
-        self.n = len(stack.classes_)
+        # weights used as they are, not copied: a model is large
+        self.members = [(name, est.coef_, np.atleast_1d(est.intercept_)) if name != "topics"
+                        else (name, *_topics(est)) for name, est in views.members.items()]
+        self.lsa = views.lsa.components_ if views.lsa is not None else None
+        self.w_final, self.b_final = views.final.coef_.T, views.final.intercept_
+        self.n = len(views.classes_)
 
     def __call__(self, text: str) -> np.ndarray:
         t_idx, t_val = _join([b(text) for b in self.text])
-        h_idx, h_val = _join([b(first_words([text], self.title_words)[0]) for b in self.title])
-        outputs = [self.w_text[:, t_idx] @ t_val + self.b_text,
-                   self.w_title[:, h_idx] @ h_val + self.b_title,
-                   self._topics(self.lsa[:, t_idx] @ t_val)]
+        outputs = []
+        for name, *w in self.members:
+            if name == "topics":
+                outputs.append(self._topics(self.lsa[:, t_idx] @ t_val, *w))
+            elif name == "title":
+                cut = first_words([text], self.title_words)[0]
+                h_idx, h_val = _join([b(cut) for b in self.title])
+                outputs.append(w[0][:, h_idx] @ h_val + w[1])
+            else:
+                outputs.append(w[0][:, t_idx] @ t_val + w[1])
         meta = np.concatenate(outputs) @ self.w_final + self.b_final
         if self.n == 2:
             p = expit(meta[0])
             return np.array([1 - p, p])
         return softmax(meta)
 
-    def _topics(self, z: np.ndarray) -> np.ndarray:
-        h = (z - self.mean) / self.scale
-        for i, (w, b) in enumerate(self.layers):
+    @staticmethod
+    def _topics(z, mean, scale, layers, out_activation) -> np.ndarray:
+        h = (z - mean) / scale
+        for i, (w, b) in enumerate(layers):
             h = h @ w + b
-            if i < len(self.layers) - 1:
+            if i < len(layers) - 1:
                 h = np.maximum(h, 0)                     # relu, MLPClassifier's default
-        if self.mlp_out == "logistic":                   # two labels: one output unit
-            return expit(h)                              # stacking keeps P(second label)
+        if out_activation == "logistic":                 # two groups: one output unit,
+            return expit(h)                              # P(second group), as views pass on
         return softmax(h)

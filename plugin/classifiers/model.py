@@ -1,9 +1,9 @@
 """The learned classifier: a trained model, its file, and its reloading holder.
 
-The estimator (three views of a ticket stacked under a logistic regression, which
-also calibrates the probabilities) is built in `views.py`; one ticket at a time is
-scored by `fast.py`, which computes the same numbers without sklearn's per-call
-overhead. Only the first `max_chars` (1000) characters
+The estimator (views of a ticket chosen per data set by cross-validation, combined
+by a logistic regression which also calibrates the probabilities) is built in
+`views.py` and `select.py`; one ticket at a time is scored by `fast.py`, which
+computes the same numbers without sklearn's per-call overhead. Only the first `max_chars` (1000) characters
 are read: the title and the start of the body carry the topic, quoted threads and
 signatures only cost time (on a validation split inside the training data, clipping
 at 1000 instead of 3000 changed accuracy by 0.0005).
@@ -28,24 +28,27 @@ import joblib
 import numpy as np
 import sklearn
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.pipeline import Pipeline
 
 from ..errors import InputError
 from .fast import FastScorer
-from .views import fit_views
+from .views import Views, fit_views
 
 log = logging.getLogger(__name__)
 
-FORMAT = 2      # 1: one calibrated SVM (before the stacked views); retrain those files
+FORMAT = 3      # 1: one calibrated SVM; 2: sklearn's StackingClassifier; retrain those files
 DEFAULT_PARAMS: dict[str, Any] = {"C": 0.3, "word_ngrams": (1, 2), "char_ngrams": (2, 5),
                                   "title_words": 12, "topics": 100, "hidden_units": 256,
-                                  "max_epochs": 60, "stack_folds": 3, "stack_min_samples": 500,
-                                  "min_df": 2, "n_jobs": 2, "max_chars": 1000}
+                                  "max_epochs": 60, "folds": 3, "stack_min_samples": 500,
+                                  "min_df": 2, "n_jobs": 2, "max_chars": 1000, "seed": 0,
+                                  "imbalance": 5.0, "balance_power": 1.0, "final_C": 10.0,
+                                  "final_C_grid": (0.3, 1.0, 3.0, 10.0), "select_rows": 8000,
+                                  "full_min_per_group": 50, "C_small": 1.0, "large": 20000,
+                                  "rare_group": 100}
 
 
 @dataclass
 class TrainedModel:
-    pipeline: Pipeline
+    views: Views
     labels: tuple[str, ...]
     trained_at: str
     n_samples: int
@@ -56,9 +59,7 @@ class TrainedModel:
     _fast: Any = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self):
-        # built once, before any thread calls scores(); a model of few tickets has no stack
-        # (fast.py) and is scored by sklearn itself, a few milliseconds per ticket
-        self._fast = FastScorer(self.pipeline) if FastScorer.fits(self.pipeline) else None
+        self._fast = FastScorer(self.views)    # built once, before any thread calls scores()
 
     @property
     def version(self) -> str:
@@ -71,7 +72,7 @@ class TrainedModel:
         return text[:limit]
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        return self.pipeline.predict_proba([self.clip(t) for t in texts])
+        return self.views.predict_proba([self.clip(t) for t in texts])
 
     def predict(self, texts: Sequence[str]) -> list[str]:
         proba = self.predict_proba(texts)
@@ -79,8 +80,6 @@ class TrainedModel:
 
     def scores(self, text: str) -> dict[str, float]:
         """Label -> probability for one ticket (what the classification step calls)."""
-        if self._fast is None:
-            return dict(zip(self.labels, self.predict_proba([text])[0].tolist()))
         return dict(zip(self.labels, self._fast(self.clip(text)).tolist()))
 
     def save(self, path: str | os.PathLike) -> Path:
@@ -88,7 +87,7 @@ class TrainedModel:
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        joblib.dump({"format": self.format, "pipeline": self.pipeline, "labels": list(self.labels),
+        joblib.dump({"format": self.format, "views": self.views, "labels": list(self.labels),
                      "version": self.version, "trained_at": self.trained_at, "n_samples": self.n_samples,
                      "params": dict(self.params), "metrics": self.metrics,
                      "sklearn_version": self.sklearn_version}, tmp, compress=3)
@@ -113,7 +112,7 @@ class TrainedModel:
         if data["sklearn_version"] != sklearn.__version__:
             log.warning("model_sklearn_version", extra={"trained_with": data["sklearn_version"],
                                                         "running": sklearn.__version__})
-        return cls(pipeline=data["pipeline"], labels=tuple(data["labels"]),
+        return cls(views=data["views"], labels=tuple(data["labels"]),
                    trained_at=data["trained_at"], n_samples=data["n_samples"],
                    params=data["params"], metrics=data.get("metrics") or {},
                    sklearn_version=data["sklearn_version"])
@@ -139,8 +138,8 @@ def train(texts: Sequence[str], labels: Sequence[str], **params: Any) -> Trained
     limit = p["max_chars"] or None
     with warnings.catch_warnings():      # small sets stop the network at max_epochs: expected
         warnings.simplefilter("ignore", ConvergenceWarning)
-        pipe = fit_views([t[:limit] for t in texts], [str(v) for v in labels], p)
-    return TrainedModel(pipeline=pipe, labels=tuple(str(c) for c in pipe.classes_),
+        views = fit_views([t[:limit] for t in texts], [str(v) for v in labels], p)
+    return TrainedModel(views=views, labels=tuple(str(c) for c in views.classes_),
                         trained_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                         n_samples=len(texts), params={**DEFAULT_PARAMS, **params})
 

@@ -13,23 +13,8 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from .catalog import CatalogItem
-
-
-@dataclass(frozen=True)
-class Term:
-    """One rule: a keyword (substring for CJK, word match for ASCII) or a regex."""
-
-    text: str                 # as the admin wrote it (shown in the reason line)
-    weight: float
-    regex: re.Pattern | None  # None: substring match of `key` in lower-cased text
-    key: str = ""
-    anchor: str = ""          # a literal the text must contain before the regex is tried
-    lower: bool = False       # the regex is lower-case and runs on lower-cased text
-
+from .items import CatalogItem, Term
 
 _ASCII = re.compile(r"^[\x00-\x7f]+$")
 _SEP = re.compile(r"[\s\-_/]+")

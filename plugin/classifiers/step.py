@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..models import Findings, StepContext, Ticket
 from . import rules
-from .catalog import STEP, CatalogItem, ClassificationSettings, find_item
+from .catalog import ClassificationSettings
+from .explain import major_why, reason
+from .items import STEP, CatalogItem, Decision, find_item
 from .value_stream import (
     ALL_STREAM_TAGS,
     PRIORITIES,
@@ -34,16 +35,6 @@ TAG_TRIAGE = "enrich:triage"
 TAG_MAJOR = "enrich:major-event"
 TAG_FORMAL_COMPLAINT = "enrich:complaint-formal"
 TAG_PROTECTED = "enrich:protected"
-
-
-@dataclass(frozen=True)
-class Decision:
-    item: CatalogItem | None          # None: below the threshold, human triage
-    best: CatalogItem | None          # the best guess, whether sure or not
-    confidence: float
-    terms: tuple[str, ...] = ()
-    model_p: float | None = None
-    model_info: Mapping[str, Any] = field(default_factory=dict)
 
 
 # --- settings -------------------------------------------------------------------
@@ -78,10 +69,11 @@ def _model_scores(model: Any, text: str, ids: set[str]) -> tuple[dict[str, float
         return {}, {"error": "predict failed"}
     if not probs:
         return {}, {}
-    top = max(probs, key=probs.get)
+    ranked = sorted(probs, key=lambda k: -probs[k])
     usable = {k: v for k, v in probs.items() if k in ids}
-    info = {"label": top, "probability": round(float(probs[top]), 4), "used": bool(usable),
-            "version": getattr(model, "version", None)}
+    info = {"label": ranked[0], "probability": round(float(probs[ranked[0]]), 4), "used": bool(usable),
+            "version": getattr(model, "version", None),
+            "top": [[k, round(float(probs[k]), 4)] for k in ranked[:2]]}
     return usable, info
 
 
@@ -98,14 +90,18 @@ def decide(text: str, model: Any, s: ClassificationSettings) -> Decision:
                     for k in set(model_p) | set(norm)}
     else:
         combined = ruled
+    rule_items = tuple((m.item.id, m.terms) for m in matches)
     if not combined:
-        return Decision(None, None, 0.0, model_info=info)
-    best_id = max(combined, key=lambda k: (combined[k], ruled.get(k, 0.0)))
+        return Decision(None, None, 0.0, model_info=info, rule_items=rule_items)
+    ranked = sorted(combined, key=lambda k: (-combined[k], -ruled.get(k, 0.0)))
+    best_id = ranked[0]
     best = by_id[best_id]
     confidence = max(0.0, min(1.0, combined[best_id]))
     terms = next((m.terms for m in matches if m.item.id == best_id), ())
     sure = confidence >= s.confidence_threshold
-    return Decision(best if sure else None, best, confidence, terms, model_p.get(best_id), info)
+    second = (by_id[ranked[1]], combined[ranked[1]]) if len(ranked) > 1 else None
+    return Decision(best if sure else None, best, confidence, terms, model_p.get(best_id), info,
+                    second, rule_items)
 
 
 def corrections(ticket: Ticket, previous: Mapping[str, Any], s: ClassificationSettings) -> list[dict]:
@@ -174,12 +170,13 @@ def _first(ticket: Ticket, ctx: StepContext, s: ClassificationSettings) -> Findi
              "confidence": round(d.confidence, 4), "triage": triage, "group": group,
              "matched": list(d.terms), "model": dict(d.model_info),
              "candidate": d.best.id if d.best else None,
+             "runner_up": [d.runner_up[0].id, round(d.runner_up[1], 4)] if d.runner_up else None,
              "protected": bool(d.item and d.item.protected),
              "self_help": [{"title": h.title.get(lang), "url": h.url}
                            for h in (d.item.self_help if d.item else ())]}
     remove = (ALL_STREAM_TAGS | {TAG_TRIAGE, TAG_MAJOR, TAG_FORMAL_COMPLAINT}) - tags
     return Findings(step=STEP, fields=fields, tags=frozenset(tags), remove_tags=frozenset(remove),
-                    note=(_reason(d, stream, level, group, s),), facts=facts)
+                    note=(reason(d, stream, level, group, s),), facts=facts)
 
 
 def _follow_up(ticket: Ticket, ctx: StepContext, s: ClassificationSettings,
@@ -198,7 +195,7 @@ def _follow_up(ticket: Ticket, ctx: StepContext, s: ClassificationSettings,
         facts["value_stream"] = None    # unchanged: what was written stays
         return Findings(step=STEP, facts=facts)
     tags = _stream_tags(stream)
-    note = (f"重大事件 Major event: {_major_why(stream)} — 优先级 Priority: P4",)
+    note = (f"重大事件 Major event: {major_why(stream)} — 优先级 Priority: P4",)
     return Findings(step=STEP, fields={"enrich_value_stream": major_name, "enrich_priority": "P4"},
                     tags=frozenset(tags), remove_tags=frozenset(ALL_STREAM_TAGS - tags),
                     note=note, facts={**facts, "priority": "P4", "escalated": True})
@@ -219,34 +216,3 @@ def _stream_facts(stream: Stream, item: CatalogItem | None) -> dict[str, Any]:
             "value_stream": stream.value_stream, "complaint": stream.complaint,
             "major_event": stream.major_event, "major_event_words": list(stream.major_words),
             "similar_recent": stream.similar_recent}
-
-
-def _major_why(stream: Stream) -> str:
-    if stream.major_words:
-        return "matched " + ", ".join(f"'{w}'" for w in stream.major_words)
-    return f"{stream.similar_recent} similar tickets in the window"
-
-
-def _reason(d: Decision, stream: Stream, level: int, group: str,
-            s: ClassificationSettings) -> str:
-    lang = s.language
-    evidence = []
-    if d.terms:
-        evidence.append("matched " + ", ".join(f"'{t}'" for t in d.terms[:6]))
-    if d.model_p is not None:
-        evidence.append(f"model {d.model_p:.2f}")
-    if d.item:
-        head = f"分类 Category: {d.item.path(lang)}"
-    else:
-        guess = f"; best guess {d.best.path(lang)}" if d.best else ""
-        head = (f"分类 Category: 待人工分诊 needs triage (confidence {d.confidence:.2f} < "
-                f"{s.confidence_threshold:.2f}{guess})")
-    tail = [f"confidence {d.confidence:.2f}"] if d.item else []
-    parts = "; ".join(evidence + tail)
-    vs = stream_name(stream.value_stream, lang)
-    if stream.major_event:
-        vs += f" ({_major_why(stream)})"
-    elif stream.complaint:
-        vs += f" ({stream.complaint})"
-    return (f"{head}{' — ' + parts if parts else ''} · 类型 Value stream: {vs}"
-            f" · 优先级 Priority: P{level} · 组 Group: {group}")

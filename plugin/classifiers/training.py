@@ -101,8 +101,13 @@ def usable(data: Dataset, min_examples: int) -> tuple[Dataset, dict[str, int]]:
 # --- history sources (platform clients register themselves) ----------------------
 
 def register_history_source(name: str, fn: HistorySource) -> None:
-    """fn() yields (text, label) pairs, e.g. closed tickets and their agent-set category."""
+    """fn() yields (text, label) or (text, label, decided_at): closed tickets and their
+    agent-set category."""
     _SOURCES[name] = fn
+
+
+def registered_sources() -> dict[str, HistorySource]:
+    return dict(_SOURCES)
 
 
 def read_history(name: str) -> Dataset:
@@ -111,7 +116,7 @@ def read_history(name: str) -> Dataset:
         raise InputError(f"training from {name} is not available yet: no history source is "
                          f"registered for it; export a CSV and use --csv", key="source_unavailable")
     texts, labels = [], []
-    for text, label in fn():
+    for text, label, *_ in fn():          # a source may add when the ticket was decided
         if text and str(text).strip() and label and str(label).strip():
             texts.append(str(text).strip())
             labels.append(str(label).strip())

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .catalog import CatalogItem, ClassificationSettings, Names
+from .catalog import ClassificationSettings
+from .items import CatalogItem, Names
 from .rules import word_hits
 
 STREAMS: dict[str, Names] = {

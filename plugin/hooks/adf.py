@@ -17,19 +17,27 @@ def to_text(value: Any) -> str:
         return value
     if isinstance(value, dict):
         return _text(value).strip()
-    return str(value)
+    # A number is still text a person wrote; a list or a flag is not a description.
+    return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else ""
 
 
-def _text(node: Mapping[str, Any]) -> str:
+# Real documents nest a few levels (list in a panel in a table); a payload nested
+# deeper is not a document a person wrote, and recursing it would exhaust the stack.
+MAX_DEPTH = 50
+
+
+def _text(node: Mapping[str, Any], depth: int = 0) -> str:
     kind = node.get("type")
     if kind == "text":
-        return node.get("text", "")
+        text = node.get("text")
+        return text if isinstance(text, str) else ""
     if kind == "hardBreak":
         return "\n"
     if kind in ("mention", "emoji", "inlineCard"):
-        attrs = node.get("attrs") or {}
+        attrs = node.get("attrs") if isinstance(node.get("attrs"), dict) else {}
         return str(attrs.get("text") or attrs.get("shortName") or attrs.get("url") or "")
-    children = [_text(c) for c in node.get("content") or [] if isinstance(c, dict)]
+    content = node.get("content") if isinstance(node.get("content"), list) else []
+    children = [_text(c, depth + 1) for c in content if isinstance(c, dict)] if depth < MAX_DEPTH else []
     if kind == "doc":
         return "\n".join(children)         # blocks end in "\n": paragraphs are blank-line apart
     inner = "".join(children)

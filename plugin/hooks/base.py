@@ -11,7 +11,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError
 
-from ..errors import BadPayload, BadSignature
+from ..errors import BadPayload, BadSignature, PlatformError
 from ..models import Ticket
 
 
@@ -39,6 +39,26 @@ class CurrentState:
     overrides: Mapping[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()   # the plugin's notes already on the ticket (a timed-out write may have landed)
     description: str | None = None   # the ticket's first message, for events that carry none
+    markers: frozenset[str] = frozenset()   # intent markers ("de:…") found in the ticket's articles
+    # The platform's own record as the GET returned it (ticket, articles or comments,
+    # SLA fields): the timeline is built from it plus one history call at most.
+    raw: Mapping[str, Any] = field(default_factory=dict)
+    links: frozenset[str] = frozenset()   # ids/keys of the tickets already linked to this one
+
+
+def add_links(add: Any, ticket_id: str, links: Any) -> list[str]:
+    """Post each link with `add(ticket_id, link)`. A link the platform refuses for good
+    (a link type the site lacks, no permission) is left out and named, not a failed
+    delivery: the fields and the note that say "possible repeat" are already written."""
+    left_out = []
+    for link in links:
+        try:
+            add(ticket_id, link)
+        except PlatformError as exc:
+            if exc.retryable:
+                raise
+            left_out.append(f"link to {link.other_number} ({exc.http_status or exc.key})")
+    return left_out
 
 
 def check_hmac(secret: str, raw_body: bytes, header_value: str | None, algorithm: str) -> None:
@@ -48,26 +68,39 @@ def check_hmac(secret: str, raw_body: bytes, header_value: str | None, algorithm
     prefix, _, given = header_value.partition("=")
     if prefix.strip().lower() != algorithm or not given:
         raise BadSignature(f"signature must look like '{algorithm}=<hex>'")
-    expected = hmac.new(secret.encode(), raw_body, getattr(hashlib, algorithm)).hexdigest()
-    if not hmac.compare_digest(expected, given.strip().lower()):
+    expected = hmac.new(secret.encode(), raw_body, getattr(hashlib, algorithm)).hexdigest().encode()
+    # Bytes on both sides: compare_digest raises TypeError on non-ASCII text, and a
+    # header can carry any byte a client chooses (`sha1=\xe9`).
+    if not hmac.compare_digest(expected, given.strip().lower().encode("utf-8", "replace")):
         raise BadSignature("signature does not match the body")
 
 
-def parse_json(raw_body: bytes, schema: Schema) -> dict[str, Any]:
-    """Raw bytes to a validated payload; every failure is a readable BadPayload."""
+def load_json(raw_body: bytes) -> Any:
+    """Raw bytes to JSON values; every way a body can fail to be JSON is a BadPayload."""
     try:
-        data = json.loads(raw_body.decode("utf-8"))
+        return json.loads(raw_body.decode("utf-8"))
     except UnicodeDecodeError:
         raise BadPayload("body is not UTF-8") from None
     except json.JSONDecodeError as exc:
         raise BadPayload(f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
                          key="bad_json") from None
+    except RecursionError:
+        raise BadPayload("body is nested too deeply", key="bad_json") from None
+    except ValueError as exc:     # e.g. an integer over Python's 4,300-digit conversion limit
+        raise BadPayload(f"body is not usable JSON: {exc}", key="bad_json") from None
+
+
+def parse_json(raw_body: bytes, schema: Schema) -> dict[str, Any]:
+    """Raw bytes to a validated payload; every failure is a readable BadPayload."""
+    data = load_json(raw_body)
     if not isinstance(data, dict):
         raise BadPayload("body must be a JSON object")
     try:
         return schema.load(data)
     except ValidationError as exc:
         raise BadPayload("payload does not have the expected shape", details=exc.messages) from None
+    except RecursionError:        # a nested schema walking a structure JSON allowed
+        raise BadPayload("payload is nested too deeply") from None
 
 
 class Adapter(abc.ABC):

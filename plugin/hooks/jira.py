@@ -19,19 +19,22 @@ items name them without a lookup; our labels are our tags (`enrich:*`).
 from __future__ import annotations
 
 import hmac
-import json
+import logging
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
-from marshmallow import INCLUDE, Schema, ValidationError, post_load, validates_schema
+from marshmallow import INCLUDE, Schema, ValidationError, post_load, validate, validates_schema
 from marshmallow import fields as mf
 
 from ..errors import BadPayload, BadSignature
 from ..models import Requester, StateChange, Ticket
 from .adf import to_text
-from .base import Adapter, Intake, check_hmac, parse_json
-from .text import parse_time
+from .base import Adapter, Intake, check_hmac, load_json, parse_json
+from .text import Picker, clean, parse_time
+
+log = logging.getLogger("desk_enricher.jira")
 
 PLATFORM = "jira"
 CREATED, UPDATED, COMMENTED = "jira:issue_created", "jira:issue_updated", "comment_created"
@@ -48,7 +51,7 @@ class _Open(Schema):
 
 class IssueSchema(_Open):
     id = mf.Raw(required=True)                # a string in webhooks, a number in Automation bodies
-    key = mf.String(required=True)
+    key = mf.String(required=True, validate=validate.Length(min=1, max=64))   # the ledger's ticket_id
     fields = mf.Dict(required=True)
 
 
@@ -59,14 +62,18 @@ class CommentSchema(_Open):
     jsdPublic = mf.Boolean(load_default=True)
 
 
+class ChangelogSchema(_Open):
+    items = mf.List(mf.Dict(), load_default=list)   # Jira's items are always objects
+
+
 class WebhookSchema(_Open):
-    webhookEvent = mf.String(required=True)
+    webhookEvent = mf.String(required=True, validate=validate.Length(min=1, max=200))
     timestamp = mf.Integer(load_default=None, allow_none=True)
     issue_event_type_name = mf.String(load_default=None, allow_none=True)
     user = mf.Dict(load_default=None, allow_none=True)
     issue = mf.Nested(IssueSchema, load_default=None)
     comment = mf.Nested(CommentSchema, load_default=None)
-    changelog = mf.Dict(load_default=None, allow_none=True)
+    changelog = mf.Nested(ChangelogSchema, load_default=None, allow_none=True)
     names = mf.Dict(load_default=dict)        # only in bodies we rebuild from REST (expand=names)
 
     @validates_schema
@@ -121,7 +128,8 @@ class JiraAdapter(Adapter):
             raise BadSignature("no webhook secret is configured for jira")
         given = headers.get(header) if token else None
         if given is not None and not headers.get("X-Hub-Signature"):
-            if not hmac.compare_digest(given.strip().encode(), token.encode()):
+            # Bytes, not text: compare_digest refuses non-ASCII text (a hostile header).
+            if not hmac.compare_digest(given.strip().encode("utf-8", "replace"), token.encode()):
                 raise BadSignature(f"the {header} header does not match")
             return
         if not secret:
@@ -149,21 +157,22 @@ class JiraAdapter(Adapter):
 
     def normalize(self, payload: Mapping[str, Any]) -> Ticket:
         issue, comment = payload["issue"], payload.get("comment") or {}
-        f = issue["fields"]
+        f, p = issue["fields"], Picker()
         event = payload["webhookEvent"]
         actor = (comment.get("updateAuthor") or comment.get("author")) if comment else payload.get("user")
         stamp = parse_time(payload.get("timestamp"))
-        return Ticket(
-            platform=PLATFORM, id=issue["key"], number=issue["key"], title=f.get("summary") or "",
-            body=to_text(comment.get("body") if comment else f.get("description")),
-            requester=requester(f) or Requester(id=""),
+        ticket = Ticket(
+            platform=PLATFORM, id=issue["key"], number=issue["key"],
+            title=p.text(f.get("summary"), "issue.fields.summary"),
+            body=clean(to_text(comment.get("body") if comment else f.get("description"))),
+            requester=requester(f, p) or Requester(id=""),
             event={CREATED: "create", COMMENTED: "comment"}.get(event, "update"),
-            state=(f.get("status") or {}).get("name", ""), priority=(f.get("priority") or {}).get("name", ""),
+            state=_name(f, "status", p), priority=_name(f, "priority", p),
             # Jira has no group on an issue; a team, where a site has one, is not in webhooks.
             group=None, owner=user_id(f.get("assignee")),
-            channel=channel(f), request_type=request_type(f),
-            created_at=parse_time(f.get("created")),
-            updated_at=parse_time(f.get("updated") or comment.get("updated")) or stamp,
+            channel=channel(f), request_type=request_type(f, p),
+            created_at=p.time(f.get("created"), "issue.fields.created"),
+            updated_at=p.time(f.get("updated") or comment.get("updated"), "issue.fields.updated") or stamp,
             updated_by_id=user_id(actor),
             # The triggering message: the comment, or the description on create; a
             # status change carries none.
@@ -171,8 +180,11 @@ class JiraAdapter(Adapter):
                                    else payload.get("user") if event == CREATED else None),
             article_internal=bool(comment) and not comment.get("jsdPublic", True),
             fields=own_fields(f, payload.get("names") or {}),
-            tags=tuple(f["labels"]) if isinstance(f.get("labels"), list) else None,
-            sla=sla(f), history=_history(payload, stamp))
+            tags=_labels(f, p),
+            sla=sla(f, p), history=_history(payload, stamp, p))
+        if p.skipped:
+            log.warning("normalize_skipped", extra={"ticket": ticket.id, "skipped": p.skipped})
+        return replace(ticket, skipped=tuple(p.skipped))
 
     def client(self):
         from .jira_api import JiraClient
@@ -182,10 +194,7 @@ class JiraAdapter(Adapter):
 def _require_event(raw_body: bytes) -> None:
     # Only Automation bodies lack webhookEvent, and Automation cannot sign: a signed
     # body without one did not come from an admin webhook.
-    try:
-        data = json.loads(raw_body)
-    except ValueError:
-        return                                  # parse() reports bad JSON with its position
+    data = load_json(raw_body)
     if isinstance(data, dict) and "webhookEvent" not in data:
         raise BadPayload("a signed admin webhook must carry webhookEvent",
                          details={"webhookEvent": ["Missing data for required field."]})
@@ -199,8 +208,8 @@ def _actor_ids(payload: Mapping[str, Any]) -> set[str]:
 
 def _own_item(item: Mapping[str, Any]) -> bool:
     if (item.get("fieldId") or item.get("field")) == "labels":
-        before = set((item.get("fromString") or "").split())
-        after = set((item.get("toString") or "").split())
+        before = set(str(item.get("fromString") or "").split())
+        after = set(str(item.get("toString") or "").split())
         return all(label.startswith(OWN_LABEL) for label in before ^ after)
     return str(item.get("field") or "").startswith(OWN_FIELD)
 
@@ -217,15 +226,18 @@ def _sender(user: Any) -> str | None:
     return "Customer" if user.get("accountType") == "customer" else "Agent"
 
 
-def requester(f: Mapping[str, Any]) -> Requester | None:
+def requester(f: Mapping[str, Any], p: Picker | None = None) -> Requester | None:
     """The reporter, with the first JSM organization; e-mail only where REST gave it."""
-    r = f.get("reporter")
+    r, p = f.get("reporter"), p or Picker()
     if not isinstance(r, dict):
         return None
     org = next(iter(organizations(f)), {})
-    return Requester(id=user_id(r) or "", name=r.get("displayName") or "",
-                     email=r.get("emailAddress") or "", login=r.get("name") or r.get("emailAddress") or "",
-                     organization=org.get("name"), organization_id=str(org["id"]) if org.get("id") else None,
+    email = p.text(r.get("emailAddress"), "issue.fields.reporter.emailAddress")
+    return Requester(id=user_id(r) or "",
+                     name=p.text(r.get("displayName"), "issue.fields.reporter.displayName"),
+                     email=email, login=p.text(r.get("name"), "issue.fields.reporter.name") or email,
+                     organization=p.maybe_text(org.get("name"), "issue.fields.organizations.name"),
+                     organization_id=p.ident(org.get("id"), "issue.fields.organizations.id") or None,
                      active=bool(r.get("active", True)))
 
 
@@ -233,8 +245,8 @@ def organizations(f: Mapping[str, Any]) -> list[dict]:
     # Found by shape: the Organizations field id differs per site and webhooks carry no schema.
     for fid, value in f.items():
         if fid.startswith("customfield_") and isinstance(value, list) and value and all(
-                isinstance(o, dict) and "/organization/" in str((o.get("_links") or {}).get("self"))
-                for o in value):
+                isinstance(o, dict) and isinstance(o.get("_links"), dict)
+                and "/organization/" in str(o["_links"].get("self")) for o in value):
             return value
     return []
 
@@ -247,9 +259,21 @@ def _request_type_obj(f: Mapping[str, Any]) -> dict | None:
     return None
 
 
-def request_type(f: Mapping[str, Any]) -> str | None:
+def request_type(f: Mapping[str, Any], p: Picker | None = None) -> str | None:
     rtype = _request_type_obj(f)
-    return rtype.get("name") if rtype else None
+    return (p or Picker()).maybe_text(rtype.get("name"), "issue.fields.requestType.name") if rtype else None
+
+
+def _name(f: Mapping[str, Any], key: str, p: Picker) -> str:
+    """The name of a status or priority object."""
+    return p.text(p.obj(f.get(key), f"issue.fields.{key}").get("name"), f"issue.fields.{key}.name")
+
+
+def _labels(f: Mapping[str, Any], p: Picker) -> tuple[str, ...] | None:
+    labels = f.get("labels")              # None: the payload did not say
+    if isinstance(labels, list):
+        return p.texts(labels, "issue.fields.labels")
+    return None if labels is None else p.skip("issue.fields.labels")
 
 
 def channel(f: Mapping[str, Any]) -> str | None:
@@ -259,23 +283,41 @@ def channel(f: Mapping[str, Any]) -> str | None:
     return "portal" if _request_type_obj(f) else None
 
 
-def sla(f: Mapping[str, Any]) -> dict[str, Any]:
-    out = {}
-    for value in f.values():
+def sla(f: Mapping[str, Any], p: Picker | None = None) -> dict[str, Any]:
+    """JSM SLA fields, found by shape; a cycle or duration of another shape is left out."""
+    out, p = {}, p or Picker()
+    for fid, value in f.items():
         if not (isinstance(value, dict) and ("ongoingCycle" in value or "completedCycles" in value)):
             continue
-        done = value.get("completedCycles") or []
-        cycle = value.get("ongoingCycle") or (done[-1] if done else {})
-        slug = re.sub(r"\W+", "_", str(value.get("name") or value.get("id"))).strip("_").lower()
+        where = f"issue.fields.{fid}"
+        done = _cycles(value.get("completedCycles"), f"{where}.completedCycles", p)
+        ongoing = p.obj(value.get("ongoingCycle"), f"{where}.ongoingCycle")
+        cycle = ongoing or (done[-1] if done else {})
+        slug = re.sub(r"\W+", "_", str(value.get("name") or value.get("id") or fid)).strip("_").lower()
         out[slug] = {
-            "running": bool(value.get("ongoingCycle")), "completed_cycles": len(done),
-            "breached": any(bool(c.get("breached")) for c in [*done, value.get("ongoingCycle") or {}]),
-            "paused": bool(cycle.get("paused")),
-            "goal_ms": (cycle.get("goalDuration") or {}).get("millis"),
-            "elapsed_ms": (cycle.get("elapsedTime") or {}).get("millis"),
-            "remaining_ms": (cycle.get("remainingTime") or {}).get("millis"),
-            "breach_at": (cycle.get("breachTime") or {}).get("iso8601")}
+            "running": bool(ongoing), "completed_cycles": len(done),
+            "breached": any(c.get("breached") is True for c in [*done, ongoing]),
+            "paused": cycle.get("paused") is True,
+            "goal_ms": _millis(cycle, "goalDuration", where, p),
+            "elapsed_ms": _millis(cycle, "elapsedTime", where, p),
+            "remaining_ms": _millis(cycle, "remainingTime", where, p),
+            "breach_at": p.maybe_text(p.obj(cycle.get("breachTime"), f"{where}.breachTime").get("iso8601"),
+                                      f"{where}.breachTime.iso8601")}
     return out
+
+
+def _cycles(value: Any, path: str, p: Picker) -> list[Mapping[str, Any]]:
+    kept = [c for c in value if isinstance(c, dict)] if isinstance(value, list) else []
+    if value is not None and (not isinstance(value, list) or len(kept) != len(value)):
+        p.skip(path)
+    return kept
+
+
+def _millis(cycle: Mapping[str, Any], key: str, where: str, p: Picker) -> int | None:
+    value = p.obj(cycle.get(key), f"{where}.{key}").get("millis")
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    return p.skip(f"{where}.{key}.millis")
 
 
 def own_fields(f: Mapping[str, Any], names: Mapping[str, str]) -> dict[str, Any]:
@@ -294,8 +336,10 @@ def field_value(value: Any) -> Any:
     return value
 
 
-def _history(payload: Mapping[str, Any], at) -> tuple[StateChange, ...]:
+def _history(payload: Mapping[str, Any], at, p: Picker) -> tuple[StateChange, ...]:
     by = user_id(payload.get("user"))
     items = (payload.get("changelog") or {}).get("items") or []
-    return tuple(StateChange(field=str(i.get("fieldId") or i.get("field")), old=i.get("fromString"),
-                             new=i.get("toString"), at=at, by=by) for i in items)
+    return tuple(StateChange(field=str(i.get("fieldId") or i.get("field")),
+                             old=p.maybe_text(i.get("fromString"), "changelog.items.fromString"),
+                             new=p.maybe_text(i.get("toString"), "changelog.items.toString"),
+                             at=at, by=by) for i in items)

@@ -19,11 +19,12 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import PlatformError
-from ..models import WritePlan
-from ..pipeline import NOTE_HEADER, canon
+from ..models import NOTE_HEADER, Article, Link, WritePlan, canon
+from ..timeline import Timeline, jira_timeline
 from . import jira
 from .adf import from_text, to_text
-from .base import CurrentState
+from .base import CurrentState, add_links
+from .markup import markers_in, to_wiki
 from .rest import RestClient
 from .text import parse_time
 
@@ -32,6 +33,7 @@ SD = "com.atlassian.servicedesk:"
 REQUEST_TYPE, ORGANIZATIONS = SD + "vp-origin", SD + "sd-customer-organizations"
 CF = "com.atlassian.jira.plugin.system.customfieldtypes:"
 TEXT_FIELD = {"type": CF + "textfield", "searcherKey": CF + "textsearcher"}
+LINK_TYPES = {"related": "Relates", "duplicate": "Duplicate"}   # Jira's default link type names
 
 
 class JiraClient(RestClient):
@@ -214,28 +216,29 @@ class JiraClient(RestClient):
         reporter with e-mail and organization, which webhooks lack."""
         ours = self.own_fields()
         extra = [fid for fid in (self.field_id(REQUEST_TYPE), self.field_id(ORGANIZATIONS)) if fid]
-        wanted = ["labels", "reporter", "comment", *extra, *(f["id"] for f in ours.values())]
+        wanted = ["labels", "reporter", "comment", "created", "status", "resolution", "resolutiondate",
+                  "assignee", "creator", "issuelinks", *self.sla_fields(), *extra,
+                  *(f["id"] for f in ours.values())]
         f = self.issue(key, fields=",".join(wanted)).get("fields") or {}
         comments = (f.get("comment") or {}).get("comments") or []
-        notes = tuple(t for t in (to_text(c.get("body")) for c in comments)
-                      if t.startswith(f"[{NOTE_HEADER}]"))
-        return CurrentState(
+        texts = [to_text(c.get("body")) for c in comments]
+        notes = tuple(t for t in texts if t.startswith(f"[{NOTE_HEADER}]"))
+        return CurrentState(markers=markers_in(texts),
             fields={name: jira.field_value(f.get(e["id"])) for name, e in ours.items()},
             tags=tuple(f.get("labels") or ()), notes=notes,
             overrides={"requester": jira.requester(f), "request_type": jira.request_type(f),
-                       "channel": jira.channel(f)})
+                       "channel": jira.channel(f)}, raw={"fields": f}, links=_linked(f))
 
-    def apply(self, plan: WritePlan) -> None:
-        """Fields and labels in one PUT (per-issue write limits), then one internal note."""
+    def apply(self, plan: WritePlan, current: CurrentState | None = None) -> list[str]:
+        """Fields and labels in one PUT (per-issue write limits), then the internal note
+        and any articles. A field the site lacks is left out, not the whole write:
+        returns the names left out (doctor says how to create them)."""
         body: dict[str, Any] = {}
-        if plan.fields:
-            ours = self.own_fields()
-            missing = sorted(set(plan.fields) - set(ours))
-            if missing:
-                raise PlatformError(f"Jira has no custom field named {', '.join(missing)}: run "
-                                    "`desk-enricher install jira` or create it as a text field",
-                                    key="not_installed")
-            body["fields"] = {ours[k]["id"]: self._wire(ours[k], v) for k, v in plan.fields.items()}
+        ours = self.own_fields() if plan.fields else {}
+        missing = sorted(set(plan.fields) - set(ours))
+        present = {k: v for k, v in plan.fields.items() if k in ours}
+        if present:
+            body["fields"] = {ours[k]["id"]: self._wire(ours[k], v) for k, v in present.items()}
         labels = [{"add": t} for t in plan.add_tags] + [{"remove": t} for t in plan.remove_tags]
         if labels:
             body["update"] = {"labels": labels}
@@ -243,18 +246,36 @@ class JiraClient(RestClient):
             self.edit_issue(plan.ticket_id, body)
         if plan.note:
             self.note(plan.ticket_id, plan.note)
+        for article in plan.articles:
+            self.post_article(plan.ticket_id, article, current)
+        return missing + add_links(self.add_link, plan.ticket_id, plan.links)
 
-    def note(self, key: str, text: str) -> None:
+    def add_link(self, key: str, link: Link) -> None:
+        """`POST /issueLink` (201, no body). The outward issue is where the link starts:
+        this one "duplicates" / "relates to" the earlier one."""
+        self.request("POST", f"{self.api}/issueLink", expect_json=False, json={
+            "type": {"name": LINK_TYPES.get(link.kind, "Relates")},
+            "inwardIssue": {"key": link.other_number}, "outwardIssue": {"key": key}})
+
+    def note(self, key: str, text: str, public: bool = False, plain: str | None = None) -> None:
+        """A JSM comment (wiki text); on a plain Jira issue the platform API with the
+        internal flag, where Cloud takes ADF built from `plain` (no wiki escapes)."""
         try:
-            self.reply(key, text, public=False)
+            self.reply(key, text, public=public)
         except PlatformError as exc:
             if exc.http_status != 404:
                 raise
-            # Not a JSM request (a plain Jira issue): the platform API with the internal flag.
-            self.platform_comment(key, text, internal=True)
+            self.platform_comment(key, plain if plain is not None and self.flavor == "cloud" else text,
+                                  internal=not public)
+
+    def post_article(self, key: str, article: Article, current: CurrentState | None = None) -> None:
+        """A public reply (or internal comment) with ticket text escaped for the wiki
+        renderer, ending with the intent's marker so a retry finds it."""
+        tail = f"\n\nRef {article.marker}"
+        self.note(key, to_wiki(article.body) + tail, public=article.public, plain=article.body + tail)
 
     def _wire(self, entry: Mapping[str, Any], value: Any) -> Any:
-        # Text fields take text (compared the same way: pipeline.canon); a field an admin
+        # Text fields take text (compared the same way: models.canon); a field an admin
         # made numeric or a select is written in its own shape.
         schema = entry.get("schema") or {}
         if schema.get("type") == "number" and isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -265,3 +286,58 @@ class JiraClient(RestClient):
             return self.rich(canon(value))
         return canon(value)
 
+    # -- history ----------------------------------------------------------------
+    def sla_fields(self) -> dict[str, str]:
+        """JSM SLA field id -> name, from the cached field catalogue (ids differ per site)."""
+        return {f["id"]: str(f.get("name") or f["id"]) for f in self.catalogue()
+                if (f.get("schema") or {}).get("custom") == SD + "sd-sla-field"}
+
+    def changelog(self, key: str, per_page: int = 100, max_pages: int = 50) -> tuple[list[dict], bool]:
+        """The issue's changelog entries and whether that is all of them. Cloud pages
+        `/issue/{key}/changelog` (a second call only past `per_page` entries); Data
+        Center has no such path, so the issue GET with `expand=changelog`, which has no
+        pages: incomplete when its total says there are more."""
+        if self.flavor == "dc":
+            log = self.issue(key, fields="status", expand="changelog").get("changelog") or {}
+            values = log.get("histories") if isinstance(log.get("histories"), list) else []
+            total = log.get("total")
+            return values, not (isinstance(total, int) and total > len(values))
+        values: list[dict] = []
+        for _ in range(max_pages):
+            page = self.request("GET", f"{self.api}/issue/{key}/changelog",
+                                params={"startAt": len(values), "maxResults": per_page}) or {}
+            got = page.get("values") if isinstance(page.get("values"), list) else []
+            values += got
+            last = page.get("isLast")
+            if last is None and isinstance(page.get("total"), int):
+                last = len(values) >= page["total"]
+            if last or (last is None and len(got) < per_page):
+                return values, True
+            if not got:
+                return values, False   # "not the last page" yet empty: stop rather than loop
+        return values, False
+
+    def timeline(self, key: str, current: CurrentState, *, bot_id: str | None = None) -> Timeline:
+        """The issue's timeline for a step that asks for it: `current.raw` (the fields
+        current_state read: created, status, resolution, comments, SLA fields) plus the
+        changelog. The bot and the SLA names come from this client's caches. Only a
+        `current` without its raw fields costs a second GET."""
+        fields = (current.raw or {}).get("fields")
+        if not isinstance(fields, Mapping):
+            wanted = ["created", "status", "resolution", "resolutiondate", "reporter", "comment",
+                      *self.sla_fields()]
+            fields = self.issue(key, fields=",".join(wanted)).get("fields") or {}
+        values, complete = self.changelog(key)
+        found = jira_timeline(fields, values, bot_id=bot_id or self.bot_id(), sla_names=self.sla_fields())
+        return found if complete else Timeline(found.events, found.sla, complete=False)
+
+
+def _linked(f: Mapping[str, Any]) -> frozenset[str]:
+    """Keys of the issues linked to this one, whichever side the link started from."""
+    out = set()
+    for link in f.get("issuelinks") or ():
+        if isinstance(link, Mapping):
+            other = link.get("inwardIssue") or link.get("outwardIssue") or {}
+            if isinstance(other, Mapping) and other.get("key"):
+                out.add(str(other["key"]))
+    return frozenset(out)

@@ -14,12 +14,15 @@ from urllib3.util.retry import Retry
 
 from ..errors import PlatformError
 
-# Gateway errors mean the request did not reach the application: safe to resend
-# even for a non-idempotent write. 429 and 500 are left to the task-level retry,
-# which re-reads the ticket first and so never writes the same thing twice, and
-# which waits out a Retry-After in the queue instead of blocking a worker thread
-# (so urllib3 is told not to honour Retry-After itself).
+# Gateway errors usually mean the request did not reach the application, but not
+# always: a proxy may answer 504 after the platform took the request. So only the
+# idempotent methods are resent here; a POST (a new comment or article) is tried
+# again only on the checked path, the task-level retry that reads the ticket and
+# looks for the article's marker first. 429 and 500 are left to that retry too, which
+# waits out a Retry-After in the queue instead of blocking a worker thread (so urllib3
+# is told not to honour Retry-After itself).
 RETRY_STATUSES = (502, 503, 504)
+RETRY_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 
 
 @dataclass(frozen=True)
@@ -31,7 +34,7 @@ class CallRecord:
 
 def build_session(retries: int, backoff: float = 0.2) -> requests.Session:
     retry = Retry(total=retries, connect=retries, read=0, status=retries, other=0,
-                  status_forcelist=RETRY_STATUSES, allowed_methods=None,
+                  status_forcelist=RETRY_STATUSES, allowed_methods=RETRY_METHODS,
                   backoff_factor=backoff, respect_retry_after_header=False,
                   raise_on_status=False)
     session = requests.Session()

@@ -7,15 +7,19 @@ See ../shared/platforms/zammad/REFERENCE.md §1-2.
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
-from marshmallow import INCLUDE, Schema, ValidationError, fields, validates_schema
+from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from ..errors import BadSignature
 from ..models import Requester, Ticket
 from .base import Adapter, Intake, check_hmac, parse_json
-from .text import html_to_text, parse_time
+from .text import Picker, html_to_text
+
+log = logging.getLogger("desk_enricher.zammad")
 
 PLATFORM = "zammad"
 # Seeded article type ids (db/seeds/ticket_article_types.rb), for payloads rebuilt from
@@ -32,12 +36,17 @@ class _Record(Schema):
         unknown = INCLUDE
 
 
+# A PostgreSQL bigint, as Zammad's ids are; a longer number is not a Zammad id and
+# would not fit the ledger's ticket_id column either.
+_ID = validate.Range(min=1, max=2**63 - 1)
+
+
 class TicketSchema(_Record):
-    id = fields.Integer(required=True, strict=True)
+    id = fields.Integer(required=True, strict=True, validate=_ID)
     title = fields.String(required=True)
     number = fields.String(load_default="")
     state = fields.String(load_default="")
-    updated_by_id = fields.Integer(required=True, strict=True)
+    updated_by_id = fields.Integer(required=True, strict=True, validate=_ID)
     created_at = fields.String(load_default=None, allow_none=True)
     updated_at = fields.String(load_default=None, allow_none=True)
     customer = fields.Dict(load_default=dict)
@@ -109,21 +118,28 @@ class ZammadAdapter(Adapter):
 
     def normalize(self, payload: Mapping[str, Any]) -> Ticket:
         t, article = payload["ticket"], payload["article"] or {}
-        body = article.get("body") or ""
-        if (article.get("content_type") or "").startswith("text/html"):
+        p = Picker()
+        body = p.text(article.get("body"), "article.body")
+        if (p.text(article.get("content_type"), "article.content_type")).startswith("text/html"):
             body = html_to_text(body)
-        return Ticket(
-            platform=PLATFORM, id=str(t["id"]), number=str(t.get("number") or t["id"]),
-            title=t["title"], body=body, requester=_requester(t),
-            event=_event_name(t, article), state=t.get("state") or "",
-            priority=(t.get("priority") or {}).get("name", ""),
-            group=(t.get("group") or {}).get("name"),
-            owner=_owner(t), channel=t.get("create_article_type"),
-            created_at=parse_time(t.get("created_at")), updated_at=parse_time(t.get("updated_at")),
+        ticket = Ticket(
+            platform=PLATFORM, id=str(t["id"]), number=p.text(t.get("number"), "") or str(t["id"]),
+            title=p.text(t["title"], ""), body=body, requester=_requester(t, p),
+            event=_event_name(t, article), state=p.text(t.get("state"), ""),
+            priority=p.text(p.obj(t.get("priority"), "ticket.priority").get("name"), "ticket.priority.name"),
+            group=p.maybe_text(p.obj(t.get("group"), "ticket.group").get("name"), "ticket.group.name"),
+            owner=_owner(t, p),
+            channel=p.maybe_text(t.get("create_article_type"), "ticket.create_article_type"),
+            created_at=p.time(t.get("created_at"), "ticket.created_at"),
+            updated_at=p.time(t.get("updated_at"), "ticket.updated_at"),
             updated_by_id=str(t["updated_by_id"]),
-            article_sender=article.get("sender"), article_internal=bool(article.get("internal")),
-            fields={k: v for k, v in t.items() if k.startswith("enrich_")},
-            tags=None, sla=_sla(t))
+            article_sender=p.maybe_text(article.get("sender"), "article.sender"),
+            article_internal=bool(article.get("internal")),
+            fields={k: p.scalar(v, f"ticket.{k}") for k, v in t.items() if k.startswith("enrich_")},
+            tags=None, sla=_sla(t, p))
+        if p.skipped:
+            log.warning("normalize_skipped", extra={"ticket": ticket.id, "skipped": p.skipped})
+        return replace(ticket, skipped=tuple(p.skipped))
 
     def client(self):
         from .zammad_api import ZammadClient
@@ -137,31 +153,43 @@ def _event_name(ticket: Mapping[str, Any], article: Mapping[str, Any]) -> str:
     return "update"
 
 
-def _requester(t: Mapping[str, Any]) -> Requester:
-    c = t.get("customer") or {}
-    org = t.get("organization") or {}
-    name = " ".join(p for p in (c.get("firstname"), c.get("lastname")) if p).strip()
+def _requester(t: Mapping[str, Any], p: Picker) -> Requester:
+    c = p.obj(t.get("customer"), "ticket.customer")
+    org = p.obj(t.get("organization"), "ticket.organization")
+
+    def text(key: str) -> str:
+        return p.text(c.get(key), f"ticket.customer.{key}")
+
+    name = " ".join(part for part in (text("firstname"), text("lastname")) if part).strip()
+    org_id = p.ident(org.get("id"), "ticket.organization.id")
     return Requester(
-        id=str(c.get("id", t.get("customer_id", ""))), name=name, email=c.get("email") or "",
-        login=c.get("login") or "", organization=org.get("name") or c.get("organization"),
-        organization_id=str(org["id"]) if org.get("id") is not None else None,
-        vip=bool(c.get("vip") or org.get("vip")), verified=bool(c.get("verified")),
-        active=bool(c.get("active", True)), roles=tuple(c.get("roles") or ()),
-        phone=c.get("phone") or c.get("mobile") or "", department=c.get("department") or "",
-        city=c.get("city") or "", country=c.get("country") or "")
+        id=p.ident(c.get("id", t.get("customer_id")), "ticket.customer.id") or "", name=name,
+        email=text("email"), login=text("login"),
+        organization=p.maybe_text(org.get("name"), "ticket.organization.name") or (
+            p.maybe_text(c.get("organization"), "ticket.customer.organization")),
+        organization_id=org_id, vip=bool(c.get("vip") or org.get("vip")),
+        verified=bool(c.get("verified")), active=bool(c.get("active", True)),
+        roles=p.texts(c.get("roles"), "ticket.customer.roles"),
+        phone=text("phone") or text("mobile"), department=text("department"),
+        city=text("city"), country=text("country"))
 
 
-def _owner(t: Mapping[str, Any]) -> str | None:
-    owner = t.get("owner") or {}
+def _owner(t: Mapping[str, Any], p: Picker) -> str | None:
+    owner = p.obj(t.get("owner"), "ticket.owner")
     # Zammad's "nobody" is user 1 with login "-".
-    return None if owner.get("id") in (None, 1) else owner.get("login")
+    if p.ident(owner.get("id"), "ticket.owner.id") in (None, "1"):
+        return None
+    return p.maybe_text(owner.get("login"), "ticket.owner.login")
 
 
-def _sla(t: Mapping[str, Any]) -> dict[str, Any]:
-    keys = ("first_response_at", "first_response_escalation_at", "first_response_in_min",
+SLA_KEYS = ("first_response_at", "first_response_escalation_at", "first_response_in_min",
             "first_response_diff_in_min", "close_at", "close_escalation_at", "close_in_min",
             "close_diff_in_min", "update_in_min", "update_diff_in_min", "escalation_at")
-    return {k: t.get(k) for k in keys if t.get(k) is not None}
+
+
+def _sla(t: Mapping[str, Any], p: Picker) -> dict[str, Any]:
+    values = {k: p.scalar(t.get(k), f"ticket.{k}") for k in SLA_KEYS}
+    return {k: v for k, v in values.items() if v is not None}
 
 
 def payload_from_all(data: Mapping[str, Any], states: Mapping[str, str],

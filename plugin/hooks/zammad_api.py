@@ -8,13 +8,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..errors import PlatformError
-from ..models import WritePlan
-from .base import CurrentState
+from ..models import NOTE_HEADER, Article, Link, WritePlan
+from ..timeline import Timeline, zammad_timeline
+from .base import CurrentState, add_links
+from .markup import markers_in, to_html
 from .rest import RestClient
 from .text import html_to_text, parse_time
-from .zammad import payload_from_all
+from .zammad import ARTICLE_TYPES, payload_from_all
 
-NOTE_SUBJECT = "desk-enricher"
+NOTE_SUBJECT = NOTE_HEADER   # the subject of the plugin's articles
 
 
 class ZammadClient(RestClient):
@@ -150,14 +152,19 @@ class ZammadClient(RestClient):
         articles = sorted((assets.get("TicketArticle") or {}).values(), key=lambda a: a.get("id", 0))
         notes = tuple(a.get("body") or "" for a in articles if a.get("subject") == NOTE_SUBJECT)
         first = next((a for a in articles if a.get("subject") != NOTE_SUBJECT), None)
-        return CurrentState(
+        markers = markers_in(a.get("body") for a in articles)
+        return CurrentState(markers=markers,
             fields={k: v for k, v in ticket.items() if k.startswith("enrich_")},
             tags=tuple(data.get("tags") or ()), group=group.get("name"),
             updated_by_id=str(ticket.get("updated_by_id")) if ticket else None, notes=notes,
-            description=_article_text(first) if first else None)
+            description=_article_text(first) if first else None, raw=data,
+            links=frozenset(str(x.get("link_object_value")) for x in data.get("links") or ()
+                            if isinstance(x, dict) and x.get("link_object") == "Ticket"))
 
-    def apply(self, plan: WritePlan) -> None:
-        """Fields and the internal note in one PUT; then one call per tag change."""
+    def apply(self, plan: WritePlan, current: CurrentState | None = None) -> list[str]:
+        """Fields and the internal note in one PUT; one call per tag change; one per
+        article (public replies), one per link. Returns what it had to leave out (links
+        Zammad refused)."""
         body: dict[str, Any] = {k: _wire(v) for k, v in plan.fields.items()}
         if plan.note:
             # internal is explicit: Zammad's default for a note is public.
@@ -169,6 +176,60 @@ class ZammadClient(RestClient):
             self.add_tag(plan.ticket_id, tag)
         for tag in plan.remove_tags:
             self.remove_tag(plan.ticket_id, tag)
+        for article in plan.articles:
+            self.post_article(plan.ticket_id, article, current)
+        return add_links(self.add_link, plan.ticket_id, plan.links)
+
+    def add_link(self, ticket_id: str, link: Link) -> None:
+        """`POST /links/add`: the source is named by its ticket NUMBER, the target by id
+        (links_controller.rb). "normal" is Zammad's symmetric link type."""
+        self.request("POST", "/links/add", json={
+            "link_type": "normal", "link_object_source": "Ticket",
+            "link_object_source_number": link.other_number,
+            "link_object_target": "Ticket", "link_object_target_value": int(ticket_id)})
+
+    def post_article(self, ticket_id: str, article: Article, current: CurrentState | None) -> dict:
+        """A note, or a public reply of the ticket's channel type: an e-mail to the
+        requester for e-mail tickets (Zammad sends it), else a web reply. The text is
+        escaped into HTML and ends with the intent's marker, so a retry finds it."""
+        body = {"ticket_id": int(ticket_id), "internal": not article.public, "content_type": "text/html",
+                "subject": article.title or NOTE_SUBJECT,
+                "body": to_html(article.body) + f"<p><small>Ref {article.marker}</small></p>"}
+        if not article.public:
+            body["type"] = "note"
+        else:
+            body.update(_reply_kind(ticket_id, current))
+        return self.request("POST", "/ticket_articles", json=body)
+
+    # -- history ----------------------------------------------------------------
+    def ticket_history(self, ticket_id: str) -> dict:
+        """`{"history": [...], "assets": {...}}`, oldest first (Ticket#history_get)."""
+        return self.request("GET", f"/ticket_history/{ticket_id}")
+
+    def timeline(self, ticket_id: str, current: CurrentState, *, bot_id: str | None = None,
+                 states: dict[str, str] | None = None) -> Timeline:
+        """The ticket's timeline for a step that asks for it: `current.raw` (the `?all=true`
+        answer current_state read: KPI columns, articles) plus one call, the history.
+        Pass `bot_id` to stay at one: else the bot is looked up once per client. Only a
+        `current` without its raw record costs a second GET."""
+        raw = current.raw if current.raw else self.ticket_all(ticket_id)
+        bot = bot_id if bot_id is not None else self._bot_once()
+        return zammad_timeline(raw, self.ticket_history(ticket_id), states=states, bot_id=bot)
+
+    def _bot_once(self) -> str:
+        if "_bot" not in self.__dict__:
+            self.__dict__["_bot"] = self.bot_id()
+        return self.__dict__["_bot"]
+
+
+def _reply_kind(ticket_id: str, current: CurrentState | None) -> dict[str, Any]:
+    assets = ((current.raw if current is not None else None) or {}).get("assets") or {}
+    ticket = (assets.get("Ticket") or {}).get(str(ticket_id)) or {}
+    customer = (assets.get("User") or {}).get(str(ticket.get("customer_id"))) or {}
+    kind = ticket.get("create_article_type") or ARTICLE_TYPES.get(ticket.get("create_article_type_id"))
+    if kind == "email" and customer.get("email"):
+        return {"type": "email", "to": customer["email"]}
+    return {"type": "web"}
 
 
 def _article_text(article: dict) -> str:

@@ -1,22 +1,17 @@
 """Channels (email, Feishu/Lark, DingTalk, WeCom, Slack ...) through Apprise.
 
-Who hears of what is configured by Apprise URLs in environment variables (they hold
-tokens, so never in the settings file). Each message has an idempotency key in the
-ledger: it is sent at most once; a failed send is released and retried with the task.
+Who hears of what is configured by Apprise URLs in environment variables
+(ENRICHER_NOTIFY_*: they hold tokens, so never in the settings file). Messages are
+outbox intents, sent once by the dispatcher (plugin.notifiers.dispatcher).
 """
 from __future__ import annotations
 
-import logging
-from collections.abc import Mapping
-from typing import Any
+import re
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import apprise
 
-from ..errors import PlatformError, SettingsError
-from ..models import Ticket
-from . import templates
-
-log = logging.getLogger("desk_enricher.notify")
+from ..errors import SettingsError
 
 
 def split_urls(value: str | None) -> list[str]:
@@ -36,29 +31,26 @@ def build(urls: list[str], label: str) -> apprise.Apprise | None:
     return target
 
 
-class MajorEventAlert:
-    """900.3: a major or sudden event goes to its responsible owner at once."""
+MAIL_SCHEMES = ("mailto", "mailtos")
+_ADDRESS = re.compile(r"^[^@\s,;<>\"']+@[^@\s,;<>\"']+\.[^@\s,;<>\"']+$")
 
-    def __init__(self, settings: Any, ledger: Any):
-        self.ledger = ledger
-        self.target = build(split_urls(settings.notify_major_event), "ENRICHER_NOTIFY_MAJOR_EVENT")
-        overrides = ((getattr(settings, "file", None) or {}).get("templates") or {}).get("major_event")
-        self.title, self.body = templates.load("major_event", overrides)
 
-    def __call__(self, *, ticket: Ticket, facts: Mapping[str, Mapping[str, Any]], **_: Any) -> None:
-        found = facts.get("classification") or {}
-        if self.target is None or not found.get("major_event"):
-            return
-        key = f"major_event:{ticket.platform}:{ticket.id}"
-        if not self.ledger.claim_message(key, "major_event"):
-            return   # already told
-        why = ", ".join(found.get("major_event_words") or []) or \
-            f"{found.get('similar_recent')} similar tickets in the window"
-        context = {"ticket": ticket, "category": found.get("category_path"), "why": why}
-        ok = bool(self.target.notify(title=templates.render(self.title, **context),
-                                     body=templates.render(self.body, **context)))
-        self.ledger.mark_message(key, ok)
-        log.info("major_event_alert", extra={"ticket": ticket.id, "ok": ok})
-        if not ok:
-            raise PlatformError("the major-event alert could not be delivered", key="notify_failed",
-                                retryable=True)
+def addressed(urls: list[str], to: str, reply_to: str | None, label: str) -> list[apprise.Apprise]:
+    """One message's targets: the mail URLs of the setting (mailto(s)://… without `to`)
+    sent to this recipient, with the desk's mailbox as Reply-To so an answer lands in
+    the ticket; any other URL as it is. Built per message, never stored or logged."""
+    if not _ADDRESS.match(to or "") or (reply_to and not _ADDRESS.match(reply_to)):
+        raise SettingsError(f"{label}: not a usable e-mail address for this message", key="bad_address")
+    out = []
+    for url in urls:
+        if url.split("://", 1)[0].lower() in MAIL_SCHEMES:
+            url = _with_query(url, to=to, reply=reply_to or "")
+        out.append(build([url], label))
+    return out
+
+
+def _with_query(url: str, **params: str) -> str:
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in params]
+    query += [(k, v) for k, v in params.items() if v]
+    return urlunsplit(parts._replace(query=urlencode(query)))

@@ -170,9 +170,12 @@ class JiraSimulator(HttpFront, WebhookSender):
         items = [change_item(self, f, fields.get(f), v) for f, v in new.items() if fields.get(f) != v]
         if not items:
             return None
+        resolution = fields.get("resolution")
         fields.update(new)
         if "status" in new:
             status_side_effects(fields, now)
+            if fields.get("resolution") != resolution:   # the transition (un)resolved it
+                items.append(change_item(self, "resolution", resolution, fields["resolution"]))
         fields["updated"] = jira_time(now)
         history = {"id": str(self._next("changelog")), "author": author,
                    "created": jira_time(now), "items": items}

@@ -12,7 +12,7 @@ from flask import Response, g, request
 
 from .calls import Call
 
-WRITE_PATHS = ("/issue/", "/servicedeskapi/request/")
+WRITE_PATHS = ("/issue/", "/issueLink", "/servicedeskapi/request/")
 UNAUTHORIZED = "Client must be authenticated to access this resource."
 
 

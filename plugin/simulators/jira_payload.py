@@ -94,9 +94,13 @@ def status_side_effects(fields: dict, now: int) -> None:
         stop_sla(fields, TTFR, now)
     if STATUSES[name][1] == "done":
         stop_sla(fields, TTR, now)
-        fields["resolution"] = {"self": f"{SITE}/rest/api/2/resolution/10000", "id": "10000",
-                                "description": "Work has been completed on this issue.", "name": "Done"}
-        fields["resolutiondate"] = jira_time(now)
+        if not fields.get("resolution"):
+            fields["resolution"] = {"self": f"{SITE}/rest/api/2/resolution/10000", "id": "10000",
+                                    "description": "Work has been completed on this issue.", "name": "Done"}
+            fields["resolutiondate"] = jira_time(now)
+    else:
+        # JSM's reopen transitions clear the resolution (Jira: unresolved again).
+        fields["resolution"] = fields["resolutiondate"] = None
 
 
 def new_webhook(body: Any, hook_id: int, now: int) -> dict:

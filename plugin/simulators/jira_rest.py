@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, request
 
-from .jira_base import JiraError, sd_user, text_value
-from .jira_fields import BAD_PAYLOAD, new_custom_field, parse_edit
+from .jira_base import STATUSES, JiraError, sd_user, text_value
+from .jira_fields import BAD_PAYLOAD, new_custom_field, parse_edit, status_obj
 from .jira_jql import search
+from .jira_links import issue_link
 from .jira_payload import new_webhook
 from .jira_views import (
+    changelog_page,
     comment_view,
     comments_page,
     issue_view,
@@ -43,7 +45,10 @@ def add_routes(sim: JiraSimulator, app: Flask) -> None:
         (f"{api}/myself", ["GET"], _myself), (f"{api}/user", ["GET"], _user),
         (f"{api}/field", ["GET", "POST"], _fields), (f"{api}/issue/<key>", ["GET", "PUT"], _issue),
         (f"{api}/issue/<key>/comment", ["GET", "POST"], _platform_comments),
+        (f"{api}/issue/<key>/changelog", ["GET"], _changelog),
+        (f"{api}/issue/<key>/transitions", ["GET", "POST"], _transitions),
         (f"{api}/issue/<key>/properties/<prop>", ["GET", "PUT", "DELETE"], _property),
+        (f"{api}/issueLink", ["POST"], issue_link),
         (f"{api}/search", ["GET", "POST"], _search), (f"{api}/search/jql", ["GET", "POST"], _search_jql),
         (f"{sd}/request/<key>", ["GET"], _sd_request), (f"{sd}/request/<key>/comment", ["GET", "POST"], _sd_comments),
         (f"{sd}/organization", ["GET"], _sd_orgs), (f"{sd}/organization/<org_id>", ["GET"], _sd_org),
@@ -131,6 +136,32 @@ def _platform_comments(sim: JiraSimulator, ver: int, key: str) -> Response:
                    for p in body.get("properties") or [] if isinstance(p, dict))
     comment = sim._add_comment(issue, text, not internal, sim.bot_id)
     return sim._json(comment_view(sim, issue, comment, ver), 201)
+
+
+def _changelog(sim: JiraSimulator, ver: int, key: str) -> Response:
+    if sim.flavor != "cloud":
+        # Data Center (9.12) has no such path (atlassian-python-api #1396): expand=changelog instead
+        raise JiraError(404, [f"null for uri: {request.url}"])
+    start, limit = _arg("startAt", 0), min(max(_arg("maxResults", 100), 1), 100)
+    return sim._json(changelog_page(sim, sim._issue(key), ver, start, limit))
+
+
+def _transitions(sim: JiraSimulator, ver: int, key: str) -> Response:
+    """Every status is one transition away, its id the status id (workflows are not modelled)."""
+    issue = sim._issue(key)
+    current = issue["fields"]["status"]["name"]
+    if request.method == "GET":
+        return sim._json({"expand": "transitions", "transitions": [
+            {"id": STATUSES[n][0], "name": n, "to": status_obj(n), "hasScreen": False, "isGlobal": True,
+             "isInitial": False, "isConditional": False} for n in STATUSES if n != current]})
+    body = _body() if isinstance(_body(), dict) else {}
+    wanted = str((body.get("transition") or {}).get("id") or "")
+    name = next((n for n, (sid, _, _) in STATUSES.items() if sid == wanted and n != current), None)
+    if name is None:
+        raise JiraError(400, [f"Transition id '{wanted}' is not valid for this issue."])
+    history = sim._apply(issue, {"status": status_obj(name)}, sim.bot_id)
+    sim._emit("jira:issue_updated", issue["key"], changelog=history)
+    return Response(status=204)
 
 
 def _property(sim: JiraSimulator, ver: int, key: str, prop: str) -> Response:

@@ -62,8 +62,11 @@ def issue_view(sim: Any, issue: dict, version: int, fields: str | None = None,
     if wanted:
         view["fields"] = {f: rendered[f] for f in wanted}
     if "changelog" in expand:
-        histories = [history_view(sim, h) for h in reversed(issue["histories"])]
-        view["changelog"] = {"startAt": 0, "maxResults": len(histories), "total": len(histories),
+        # Cloud: the most recent 100, newest first (the paged /changelog has the rest);
+        # Data Center has no /changelog and returns all here (order and any cap unverified).
+        order = issue["histories"] if sim.flavor == "dc" else list(reversed(issue["histories"]))[:100]
+        histories = [history_view(sim, h) for h in order]
+        view["changelog"] = {"startAt": 0, "maxResults": len(histories), "total": len(issue["histories"]),
                              "histories": histories}
     if "names" in expand:
         view["names"] = {f: sim.fields[f]["name"] for f in view.get("fields", {}) if f in sim.fields}
@@ -73,6 +76,19 @@ def issue_view(sim: Any, issue: dict, version: int, fields: str | None = None,
 def history_view(sim: Any, history: dict) -> dict:
     return {"id": history["id"], "author": uview(sim, history["author"]),
             "created": history["created"], "items": copy.deepcopy(history["items"])}
+
+
+def changelog_page(sim: Any, issue: dict, version: int, start: int, limit: int) -> dict:
+    """Cloud's `GET /issue/{key}/changelog`: oldest first, paged with startAt/maxResults."""
+    values = [history_view(sim, h) for h in issue["histories"][start:start + limit]]
+    base = f"{SITE}/rest/api/{version}/issue/{issue['key']}/changelog"
+    page = {"self": f"{base}?startAt={start}&maxResults={limit}", "maxResults": limit, "startAt": start,
+            "total": len(issue["histories"]), "isLast": start + limit >= len(issue["histories"]),
+            "values": values}
+    if not page["isLast"]:
+        page["nextPage"] = f"{base}?&startAt={start + limit}&maxResults={limit}"
+        page = {k: page[k] for k in ("self", "nextPage", "maxResults", "startAt", "total", "isLast", "values")}
+    return page
 
 
 def comment_view(sim: Any, issue: dict, comment: dict, version: int, webhook: bool = False) -> dict:

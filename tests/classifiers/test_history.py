@@ -12,8 +12,6 @@ OS_FAULT = "桌面IT运维管理/操作系统故障处理/系统层面故障处�
 HARDWARE = "桌面IT运维管理/终端硬件报修/终端硬件报修跟进"
 
 
-
-
 def closed(sim, title, body, category):
     tid = sim.create_ticket(title, body, "u@acme.example", customer_name="U")
     sim.agent_update(tid, state="closed", enrich_category=category)
@@ -31,8 +29,9 @@ def test_zammad_history_is_labelled_with_catalog_ids(sim, tmp_path, monkeypatch)
         monkeypatch.setenv(k, v)
     pairs = list(history.zammad_history())
     assert len(pairs) == 12
-    assert {label for _, label in pairs} == {"desktop.os_fault", "desktop.hardware_repair"}
-    assert any("电脑蓝屏" in text for text, _ in pairs)
+    assert {label for _, label, _ in pairs} == {"desktop.os_fault", "desktop.hardware_repair"}
+    assert any("电脑蓝屏" in text for text, _, _ in pairs)
+    assert all(at is None or at.tzinfo for _, _, at in pairs)     # when decided: newest held out
     out = tmp_path / "model.joblib"
     result = CliRunner().invoke(cli, ["train", "--from", "zammad", "--model", str(out), "--holdout", "0"],
                                 env=env)

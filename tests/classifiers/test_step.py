@@ -7,7 +7,6 @@ from types import SimpleNamespace
 import pytest
 
 from plugin.classifiers.catalog import STEP, ClassificationSettings
-from plugin.classifiers.catalog import classify as registered
 from plugin.classifiers.step import classify, settings_of
 from plugin.models import Requester, StateChange, Ticket
 
@@ -19,7 +18,7 @@ PERMISSION = "业务系统/应用系统权限/权限处理"
 
 
 def test_findings_of_a_clear_ticket():
-    found = registered(make_ticket("VPN 连不上", "在家 VPN 连接失败"), make_ctx())
+    found = classify(make_ticket("VPN 连不上", "在家 VPN 连接失败"), make_ctx())
     assert found.step == STEP == "classification"
     assert found.fields == {"enrich_category": FAULT, "enrich_value_stream": "事件",
                             "enrich_priority": "P2", "enrich_group": "桌面运维组",
@@ -71,7 +70,7 @@ def test_model_with_catalog_labels_is_combined_with_the_rules():
     found = classify(make_ticket("VPN 连不上", "连接失败"), make_ctx(model=model))
     assert found.fields["enrich_category"] == FAULT
     assert found.fields["enrich_confidence"] > 0.93     # agreeing rules raise it
-    assert "model 0.93" in found.note[0]
+    assert "model: 软件故障问题 0.93, 故障升级处理 0.07" in found.note[0]
     # no rule matched: the model alone decides
     found = classify(make_ticket("求助", "有个问题"), make_ctx(model=model))
     assert found.fields["enrich_confidence"] == 0.93 and found.fields["enrich_triage"] is False
@@ -85,7 +84,7 @@ def test_model_on_other_labels_does_not_contribute():
     found = classify(make_ticket("求助", "有个问题"), make_ctx(model=model))
     assert found.fields["enrich_triage"] is True
     assert found.facts["model"] == {"label": "Hardware", "probability": 0.9, "used": False,
-                                    "version": "fake"}
+                                    "version": "fake", "top": [["Hardware", 0.9], ["Access", 0.1]]}
 
 
 def test_agent_changed_category_is_recorded_not_overwritten():
@@ -162,8 +161,6 @@ def test_bad_catalog_in_settings_file_refuses_to_start(tmp_path):
         load_settings(environ={"ENRICHER_CONFIG": str(path), "ENRICHER_DATA_DIR": str(tmp_path)})
 
 
-
-
 def test_triaged_ticket_is_not_reclassified_by_a_later_event():
     vague = Ticket(platform="jira", id="ITSD-1", number="ITSD-1", title="help", body="it does not work",
                    requester=Requester(id="7"), event="create")
@@ -190,3 +187,39 @@ def test_burst_window_ends_at_the_tickets_own_creation():
     # Six alike in the half hour before it arrived: it was.
     burst = classify(make_ticket(*text, created_at=NOW), make_ctx(recent=earlier, now=NOW + timedelta(hours=1)))
     assert burst.facts["major_event"] is True and burst.fields["enrich_priority"] == "P4"
+
+
+def test_the_note_names_rule_words_and_the_models_two_best():
+    model = FakeModel({"desktop.software_fault": 0.81, "desktop.software_install": 0.12,
+                       "_other": 0.07})
+    found = classify(make_ticket("VPN 连不上", "连接失败"), make_ctx(model=model))
+    note = found.note[0]
+    assert "matched 'VPN', '连不上', '连接失败'" in note
+    assert "model: 软件故障问题 0.81, 软件安装与卸载 0.12" in note
+    assert found.facts["model"]["top"] == [["desktop.software_fault", 0.81],
+                                           ["desktop.software_install", 0.12]]
+    assert found.facts["runner_up"][0] == "desktop.software_install"
+
+
+@pytest.mark.parametrize("title,model,says", [
+    # nothing at all to go on
+    ("求助", None, "What would decide it: no keyword of any item in the text and no model"),
+    # the model sees a ticket the catalog does not serve
+    ("Invoice INV-2025-0318 charged twice", {"_other": 0.7, "business.fault": 0.2, "business.usage": 0.1},
+     "the model sees 不属于目录 none of the catalog (0.70)"),
+    # two items close together
+    ("安装 卸载后蓝屏", {"desktop.os_fault": 0.45, "desktop.software_install": 0.4, "_other": 0.15},
+     "close at"),
+])
+def test_a_triage_note_says_what_would_have_decided_it(title, model, says):
+    ctx = make_ctx(model=FakeModel(model) if model else None)
+    found = classify(make_ticket(title, ""), ctx)
+    assert found.fields["enrich_triage"] is True
+    assert "What would decide it: " in found.note[0] and says in found.note[0], found.note[0]
+
+
+def test_a_triage_note_names_the_missing_confidence_and_the_threshold_that_would_do():
+    found = classify(make_ticket("Outlook", "Outlook"), make_ctx())
+    note = found.note[0]
+    assert "软件故障问题 needed 0.60, had 0.50" in note
+    assert "a threshold of 0.50 would have chosen 软件故障问题" in note

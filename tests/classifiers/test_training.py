@@ -3,17 +3,23 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 
 import joblib
+import numpy as np
 import pytest
 from click.testing import CliRunner
+from sklearn.decomposition import TruncatedSVD
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
 
 from plugin.classifiers import training
 from plugin.classifiers.commands import evaluate, train
 from plugin.classifiers.fast import FastScorer
-from plugin.classifiers.model import ModelHolder, TrainedModel
+from plugin.classifiers.model import DEFAULT_PARAMS, ModelHolder, TrainedModel
 from plugin.classifiers.model import train as train_model
 from plugin.classifiers.step import classify
+from plugin.classifiers.views import VIEWS, view_estimator, view_output
 from plugin.errors import InputError
 
 from .conftest import FIXTURES, make_ctx, make_ticket
@@ -161,38 +167,47 @@ def test_evaluate_counts_coverage_and_unknown_labels(trained):
         training.evaluate(model, [], [])
 
 
+def _with_every_view(model, texts, labels):
+    """Every view fitted, whatever the choice kept: the fast path must handle each."""
+    v, y = model.views, np.asarray(labels)
+    if v.lsa is None:
+        v.lsa = TruncatedSVD(5, random_state=0).fit(v.vectors.transform(texts)[:, :v.n_text])
+    inputs = v.inputs(v.vectors.transform(texts))
+    p = {**DEFAULT_PARAMS, "imbalance": 1.0}
+    with warnings.catch_warnings():       # the network stops at max_epochs on 32 tickets
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        v.members = {n: view_estimator(n, p, y, len(y)).fit(inputs[n], y) for n in VIEWS}
+    v.final = LogisticRegression(max_iter=1000).fit(
+        np.hstack([view_output(est, inputs[n]) for n, est in v.members.items()]), y)
+    model._fast = FastScorer(v)
+
+
 @pytest.mark.parametrize("labels", [None, ["desktop.software_fault", "desktop.hardware_repair"]])
-def test_fast_one_ticket_path_equals_the_stacked_pipeline(labels):
+def test_fast_one_ticket_path_equals_the_views_predict_proba(labels):
     data = training.read_csv(SMALL, ["title", "body"], "category")
     keep = [i for i, lab in enumerate(data.labels) if not labels or lab in labels]
-    # stack_min_samples=0: the three-view stack even on this small file (two labels take
-    # sklearn's binary branch: one decision column per view)
-    model = train_model([data.texts[i] for i in keep], [data.labels[i] for i in keep],
-                        stack_min_samples=0)
-    stack = model.pipeline.named_steps["classifier"]
-    assert list(stack.named_estimators_) == ["text", "title", "topics"]
-    assert model._fast is not None
-    texts = ["VPN 连接失败", "Zoom echo in the meeting room", "", "qqqq zzzz", "键盘" * 800,
-             "Outlook crashes\n" + "long body " * 300]
-    for text in texts:
+    texts, ys = [data.texts[i] for i in keep], [data.labels[i] for i in keep]
+    model = train_model(texts, ys)
+    _with_every_view(model, texts, ys)      # two labels: the one-column branch of every view
+    samples = ["VPN 连接失败", "Zoom echo in the meeting room", "", "qqqq zzzz", "键盘" * 800,
+               "Outlook crashes\n" + "long body " * 300]
+    for text in samples:
         fast = [model.scores(text)[label] for label in model.labels]
         assert fast == pytest.approx(model.predict_proba([text])[0].tolist(), abs=1e-6)
         assert sum(fast) == pytest.approx(1.0)
 
 
-def test_a_model_of_few_tickets_is_one_calibrated_svm(trained):
-    model = TrainedModel.load(trained)           # 32 tickets < stack_min_samples
-    assert model._fast is None
-    assert not FastScorer.fits(model.pipeline)
-    assert model.predict(["Zoom 会议室没有声音"]) == ["meeting.room_software"]
-    scores = model.scores("VPN 连接失败")
-    assert scores == pytest.approx(dict(zip(model.labels, model.predict_proba(["VPN 连接失败"])[0])))
+def test_the_views_are_chosen_by_cross_validation_on_out_of_fold_outputs(trained):
+    choice = TrainedModel.load(trained).views.choice
+    assert choice["views"][0] in ("text", "text_balanced") and choice["tried"]
+    assert {"views", "power", "C", "accuracy", "macro_f1"} <= set(choice)
+    assert all({"views", "power", "accuracy", "macro_f1"} <= set(t) for t in choice["tried"])
 
 
 def test_an_old_format_model_file_asks_for_retraining(tmp_path):
     path = tmp_path / "old.joblib"
     joblib.dump({"format": 1, "pipeline": None}, path)
-    with pytest.raises(InputError, match="has format 1, this version reads format 2: train the "
+    with pytest.raises(InputError, match="has format 1, this version reads format 3: train the "
                                          "model again"):
         TrainedModel.load(path)
 

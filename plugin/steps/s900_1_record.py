@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..models import Findings, StepContext, Ticket
+from .base import StepSpec
 
 STEP = "record_quality"
 TAG_INCOMPLETE = "enrich:record-incomplete"
@@ -46,3 +47,6 @@ def check(ticket: Ticket, ctx: StepContext) -> Findings:
         remove_tags=frozenset() if incomplete else frozenset({TAG_INCOMPLETE}),
         note=note,
         facts={"score": score, "missing": missing, "incomplete": incomplete})
+
+
+SPEC = StepSpec(STEP, check)
