@@ -10,10 +10,11 @@ smallest group has over a thousand tickets: there it only cost training time). T
 score is accuracy plus macro-F1: a desk wants most tickets right and no group forgotten.
 
 First the kind of final regression (`final.py`: full, or one weight per view shared by
-all groups) is chosen with the text view alone; then views are added greedily (keep one
-only if the score rises); then, for a full regression on unequal groups, its class
-weighting; last its C, by log-loss, so that the confidences are honest. A handful of
-fits instead of every combination.
+all groups) is chosen with the text view alone (from `large` tickets: with every view,
+all of which are kept); then views are added greedily (keep one only if the score
+rises); then, where rare groups exist, the class weighting of the final regression;
+last its C, by log-loss, so that the confidences are honest. A handful of fits instead
+of every combination.
 """
 from __future__ import annotations
 

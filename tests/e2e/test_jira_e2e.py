@@ -113,7 +113,11 @@ def test_requests_raised_while_service_was_down_are_reconciled(jsim, service):
 # for these customers); the channel is "email" on Zammad and "portal" on Jira, and the
 # step only asks whether one is known. A step that reads a platform-only field belongs
 # here with its reason.
-PLATFORM_SPECIFIC: dict[str, set[str]] = {}
+# Identity is platform-specific by nature: Zammad knows the organization's domain and the
+# first message's From address; Jira has an account and no domains. The SLA clock is the
+# platform's own where it keeps one (JSM's SLA fields), else the desk's. The rest agrees.
+PLATFORM_SPECIFIC: dict[str, set[str]] = {"verification": {"status", "checks", "tags"},
+                                          "kpi": {"sla_source", "target_minutes", "sla_due"}}
 
 
 def findings_by_step(ledger, platform: str) -> dict[str, dict]:
@@ -151,6 +155,8 @@ def _zammad_note(zsim, tid: int) -> str:
 
 
 def _unmarked(note: str) -> str:
+    """The note without its marker line and the verification lines (platform-specific)."""
     lines = note.splitlines()
     assert re.fullmatch(r"Ref de:[0-9a-f]{10}", lines[-1]), lines[-1]
-    return "\n".join(lines[:-1])
+    return "\n".join(line for line in lines[:-1]
+                     if not line.startswith(("- ", "核验结论：", "Verification: ")))
