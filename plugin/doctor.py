@@ -43,16 +43,25 @@ def _store_checks(settings, ledger_cls, make_huey) -> list[Check]:
                          "see `desk-enricher replay --dry-run`, fix the cause, then `replay`"))
         out += _timer_checks(ledger)
     except Exception as exc:  # noqa: BLE001 - any driver error: report it, do not crash
-        out.append(Check("database", False, f"{type(exc).__name__}: {str(exc)[:200]}",
+        out.append(Check("database", False, f"{type(exc).__name__}: {_masked(settings, exc)}",
                          "check ENRICHER_DATABASE_URL and that the server runs"))
     try:
         huey = make_huey(settings.queue_url, settings.queue_name)
         out.append(Check("queue", True, f"{settings.queue_url.split('://')[0]}, "
                                         f"{huey.pending_count()} waiting"))
     except Exception as exc:  # noqa: BLE001 - same for the queue's driver
-        out.append(Check("queue", False, f"{type(exc).__name__}: {str(exc)[:200]}",
+        out.append(Check("queue", False, f"{type(exc).__name__}: {_masked(settings, exc)}",
                          "check ENRICHER_QUEUE_URL and that the server runs"))
     return out
+
+
+def _masked(settings, exc: Exception) -> str:
+    """A driver's message may quote the URL it was given: never its password."""
+    from .settings import mask_url
+    text = mask_url(str(exc)) or ""
+    for secret in settings.secret_values():
+        text = text.replace(secret, "***")
+    return text[:200]
 
 
 def _timer_checks(ledger) -> list[Check]:
