@@ -140,6 +140,8 @@ class Adapter(abc.ABC):
     def normalize(self, payload: Mapping[str, Any]) -> Ticket:
         """See the platform modules."""
 
-    @abc.abstractmethod
+    client_class: Any = None   # the platform's REST client, joined in hooks/__init__.py
+
     def client(self):
-        """See the platform modules."""
+        """The platform's REST client, built from the settings."""
+        return self.client_class.from_settings(self.settings)

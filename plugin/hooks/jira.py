@@ -186,10 +186,6 @@ class JiraAdapter(Adapter):
             log.warning("normalize_skipped", extra={"ticket": ticket.id, "skipped": p.skipped})
         return replace(ticket, skipped=tuple(p.skipped))
 
-    def client(self):
-        from .jira_api import JiraClient
-        return JiraClient.from_settings(self.settings)
-
 
 def _require_event(raw_body: bytes) -> None:
     # Only Automation bodies lack webhookEvent, and Automation cannot sign: a signed

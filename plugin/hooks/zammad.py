@@ -141,10 +141,6 @@ class ZammadAdapter(Adapter):
             log.warning("normalize_skipped", extra={"ticket": ticket.id, "skipped": p.skipped})
         return replace(ticket, skipped=tuple(p.skipped))
 
-    def client(self):
-        from .zammad_api import ZammadClient
-        return ZammadClient.from_settings(self.settings)
-
 
 def _event_name(ticket: Mapping[str, Any], article: Mapping[str, Any]) -> str:
     ids = ticket.get("article_ids") or []
