@@ -162,6 +162,30 @@ def sim():
     s.stop()
 
 
+def free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp():
+    """A real local SMTP server (aiosmtpd): (port, envelopes received)."""
+    from aiosmtpd.controller import Controller
+
+    received: list = []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            received.append(envelope)
+            return "250 OK"
+    controller = Controller(Handler(), hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller.port, received
+    controller.stop()
+
+
 @pytest.fixture
 def http_sink():
     """A local HTTP endpoint that records the JSON bodies posted to it (chat webhooks)."""

@@ -12,7 +12,6 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
-from aiosmtpd.controller import Controller
 from apprise.plugins import dingtalk, feishu, lark, slack, wecombot
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
@@ -22,27 +21,12 @@ from plugin.models import Findings, Intent, LedgerView, Requester, StepContext, 
 from plugin.notifiers.dispatcher import Dispatcher
 from plugin.steps.s901_communicate import communicate
 from plugin.store import Ledger
-from tests.test_notifiers import free_port
 
 T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 TICKET = Ticket(platform="zammad", id="42", number="31042", title="打印机卡纸 <urgent> & 三楼",
                 body="三楼打印机卡纸，无法打印。", event="create", state="new", channel="email", created_at=T0,
                 requester=Requester(id="7", name="李娜", email="li.na@acme.example", organization="Acme"))
 FACTS = {"category": "desktop.hardware_repair", "value_stream": "incident", "priority": "P2", "group": "桌面运维组"}
-
-
-@pytest.fixture
-def smtp():
-    received = []
-
-    class Handler:
-        async def handle_DATA(self, server, session, envelope):
-            received.append(envelope)
-            return "250 OK"
-    controller = Controller(Handler(), hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield controller.port, received
-    controller.stop()
 
 
 @pytest.fixture

@@ -17,9 +17,8 @@ from plugin.manifest import load_manifest
 from plugin.queue import Queue
 from plugin.store import Ledger
 from plugin.worker import Processor
-from tests.conftest import drain
+from tests.conftest import drain, free_port
 from tests.test_feedback import serve
-from tests.test_notifiers import free_port
 
 SECRET = "survey-secret-e2e"
 LINK = re.compile(r"http://127\.0\.0\.1:\d+/feedback/[A-Za-z0-9_.-]+")

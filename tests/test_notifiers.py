@@ -4,10 +4,8 @@ not repeated, dead letters replayed, bad channels and templates refused."""
 from __future__ import annotations
 
 import json
-import socket
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from plugin import outbox
 from plugin.cli import check_notices
@@ -17,30 +15,12 @@ from plugin.notifiers.dispatcher import Dispatcher
 from plugin.steps.s901_communicate import communicate
 from plugin.store import Ledger, utcnow
 
+from .conftest import free_port
+
 TICKET = Ticket(platform="zammad", id="1078", number="31078", title="全公司无法上网",
                 body="大面积断网", requester=Requester(id="7", name="李娜", organization="Acme"))
 FACTS = {"classification": {"major_event": True, "major_event_words": ["大面积"],
                             "category_path": "业务系统/故障升级处理/故障与缺陷升级"}}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def smtp():
-    received = []
-
-    class Handler:
-        async def handle_DATA(self, server, session, envelope):
-            received.append(envelope)
-            return "250 OK"
-    controller = Controller(Handler(), hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield controller.port, received
-    controller.stop()
 
 
 @pytest.fixture

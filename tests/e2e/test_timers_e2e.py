@@ -17,28 +17,8 @@ from .harness import notes_by_ticket, wait_until
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(params=["sqlite", "redis+postgres"])
-def scale(request):
-    if request.param == "sqlite":
-        return {}
-    from tests.conftest import (
-        POSTGRES_URL,
-        QUEUE_NAME,
-        REDIS_URL,
-        postgres_unavailable,
-        redis_unavailable,
-        reset_scale_out_servers,
-    )
-    reason = redis_unavailable() or postgres_unavailable()
-    if reason:
-        pytest.skip(reason)
-    reset_scale_out_servers()
-    return {"ENRICHER_QUEUE_URL": REDIS_URL, "ENRICHER_DATABASE_URL": POSTGRES_URL,
-            "ENRICHER_QUEUE_NAME": QUEUE_NAME}
-
-
-def test_a_timer_set_before_a_restart_fires_once_with_two_workers(sim, service, scale):
-    svc = service(ENRICHER_RECONCILE_SECONDS="0", **scale)
+def test_a_timer_set_before_a_restart_fires_once_with_two_workers(sim, service, backend):
+    svc = service(ENRICHER_RECONCILE_SECONDS="0", **backend)
     svc.data_dir.mkdir(parents=True, exist_ok=True)
     tid = sim.create_ticket("打印机卡纸", "三楼打印机卡纸。", "li.na@acme.example", customer_name="李娜")
     first = svc.start_worker()
