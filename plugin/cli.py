@@ -153,7 +153,7 @@ def build_worker_queue(settings, clients=None):
     ledger = Ledger(settings.database_url, lock_dir=settings.data_dir)
     check_notices(settings)                      # bad URLs or templates stop the start here
     return Queue(settings, ledger, lambda: Processor(settings, ledger, manifest, clients=clients,
-                                                     model_source=model_source(settings)))
+                                                     model_source=model_source(settings, ledger)))
 
 
 def check_notices(settings) -> None:

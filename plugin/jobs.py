@@ -4,7 +4,9 @@
   ENRICHER_RECONCILE_SECONDS;
 - purge: the retention of webhook bodies and ticket text, daily;
 - reprocess: run the pipeline again for one ticket at a set time (a deadline, a
-  follow-up), through a delivery rebuilt from REST like the reconciler's.
+  follow-up), through a delivery rebuilt from REST like the reconciler's;
+- retrain: the learned classifier retrained from the desk's closed tickets and
+  corrections, weekly; promoted only if not worse (plugin.classifiers.retrain).
 """
 from __future__ import annotations
 
@@ -16,7 +18,8 @@ from . import timers
 from .store import utcnow
 from .timers import Handler
 
-SWEEP, PURGE, REPROCESS = "sweep", "purge", "reprocess"
+SWEEP, PURGE, REPROCESS, RETRAIN = "sweep", "purge", "reprocess", "retrain"
+RETRAIN_EVERY = timedelta(days=7)
 
 
 def handlers(settings: Any, queue: Any) -> dict[str, Handler]:
@@ -32,8 +35,13 @@ def handlers(settings: Any, queue: Any) -> dict[str, Handler]:
     def reprocess(row: Mapping[str, Any], now: datetime) -> None:
         reprocess_ticket(queue, row["platform"], row["ticket_id"], f"timer:{row['key']}:{row['due_at'].isoformat()}")
 
+    def retrain(_row: Mapping[str, Any], now: datetime) -> datetime | None:
+        from .classifiers.retrain import retrain as run_retrain
+        run_retrain(settings, queue.ledger, now)     # figures kept in model_versions, refused or not
+        return now + RETRAIN_EVERY
+
     return {SWEEP: Handler(sweep, hold_seconds=900), PURGE: Handler(purge, hold_seconds=3600),
-            REPROCESS: Handler(reprocess, hold_seconds=120)}
+            REPROCESS: Handler(reprocess, hold_seconds=120), RETRAIN: Handler(retrain, hold_seconds=3 * 3600)}
 
 
 def reprocess_ticket(queue: Any, platform: str, ticket_id: str, delivery_key: str) -> int | None:
@@ -55,5 +63,7 @@ def ensure_recurring(ledger: Any, settings: Any, now: datetime | None = None) ->
             timers.bring_forward(ledger, SWEEP, now)
     else:
         timers.cancel(ledger, SWEEP)
+    # Weekly, the first a day after the first start: a new install has little history yet.
+    timers.schedule(ledger, RETRAIN, RETRAIN, now + timedelta(days=1))
     if getattr(settings, "retention_days", 0):
         timers.schedule(ledger, PURGE, PURGE, now + timedelta(minutes=5), reset=True)

@@ -116,3 +116,32 @@ def test_timers_a_step_asks_for_are_set_moved_and_cancelled_in_the_transaction(l
         timers.set_requested(conn, "zammad", "7", [TimerRequest("sla_deadline", "reprocess", due, cancel=True)],
                              utcnow())
     assert ledger.rows("timers")[0]["status"] == "cancelled"
+
+
+def test_the_worker_keeps_the_sweep_purge_and_weekly_retraining_set(make_settings):
+    from plugin import jobs
+    from plugin.queue import Queue
+
+    settings = make_settings()
+    ledger = Ledger(settings.database_url, lock_dir=settings.data_dir)
+    jobs.ensure_recurring(ledger, settings)
+    jobs.ensure_recurring(ledger, settings)           # a second worker start sets nothing twice
+    rows = {r["key"]: r for r in ledger.rows("timers")}
+    assert set(rows) == {"sweep", "purge", "retrain"}
+    assert set(jobs.handlers(settings, Queue(settings, ledger))) >= {"sweep", "purge", "reprocess", "retrain"}
+
+
+def test_the_retrain_timer_records_a_run_and_comes_back_in_a_week(make_settings):
+    from plugin import jobs
+    from plugin.queue import Queue
+
+    settings = make_settings(ENRICHER_ZAMMAD_URL=None)     # no platform: no history, a refusal
+    ledger = Ledger(settings.database_url, lock_dir=settings.data_dir)
+    timers.schedule(ledger, "retrain", "retrain", utcnow() - timedelta(seconds=1))
+    scheduler = Scheduler(ledger, jobs.handlers(settings, Queue(settings, ledger)))
+    assert scheduler.tick()["fired"] == 1
+    [run] = ledger.rows("model_versions")
+    assert run["status"] == "refused"
+    [row] = ledger.rows("timers")
+    due = row["due_at"] if row["due_at"].tzinfo else row["due_at"].replace(tzinfo=utcnow().tzinfo)
+    assert row["status"] == "pending" and due > utcnow() + timedelta(days=6)
