@@ -43,6 +43,18 @@ class BadSignature(EnricherError):
     key = "bad_signature"
 
 
+class Unauthorized(EnricherError):
+    """An admin page asked for without its token."""
+    status = 401
+    key = "unauthorized"
+
+
+class Forbidden(EnricherError):
+    """An admin page asked for with a wrong token or session."""
+    status = 403
+    key = "forbidden"
+
+
 class BadPayload(EnricherError):
     status = 400
     key = "bad_payload"

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from flask import Blueprint, Response, current_app, redirect, request, url_for
 
-from ..errors import EnricherError, NotFound
+from ..errors import Forbidden, NotFound, Unauthorized
 from . import produce
 from .params import default_period, parse_request
 
@@ -26,16 +26,6 @@ HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
            # The page is self-contained: inline styles and SVG, no script, nothing from elsewhere.
            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
                                       "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"}
-
-
-class Unauthorized(EnricherError):
-    status = 401
-    key = "unauthorized"
-
-
-class Forbidden(EnricherError):
-    status = 403
-    key = "forbidden"
 
 
 def _session(token: str) -> str:
