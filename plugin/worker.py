@@ -87,6 +87,11 @@ class Processor:
         if token is None:
             raise TicketBusy(lease)
         try:
+            # Read again under the lease: a worker that started while this delivery was
+            # being processed may have queued it a second time, and the first may have
+            # finished it between our first read and the lease.
+            if (self.ledger.delivery(delivery_id) or {}).get("status") in ("done", "ignored"):
+                return "already"
             self.ledger.set_status(delivery_id, "processing", attempts=attempt)
             outcome, pending = self._enrich(row, adapter.normalize(payload), started, lease, token, now)
         finally:
