@@ -7,8 +7,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from .hooks.text import parse_time
 from .models import Timeline, TimelineEvent
+from .text import parse_time
 
 _USER_KEYS = ("accountId", "name", "key")   # Cloud accountId; Data Center name/key
 

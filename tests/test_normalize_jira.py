@@ -8,8 +8,8 @@ import pytest
 
 from plugin.hooks.adf import from_text, to_text
 from plugin.hooks.jira import JiraAdapter
-from plugin.hooks.text import parse_time
 from plugin.settings import load_settings
+from plugin.text import parse_time
 
 from .jira_helpers import compact, jira_fixture
 

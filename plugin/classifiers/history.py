@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from ..hooks import ADAPTERS
-from ..hooks.text import html_to_text
+from ..text import html_to_text
 from . import training
 from .items import find_item
 

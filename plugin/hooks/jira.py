@@ -30,9 +30,9 @@ from marshmallow import fields as mf
 
 from ..errors import BadPayload, BadSignature
 from ..models import Requester, StateChange, Ticket
+from ..text import Picker, clean, parse_time
 from .adf import to_text
 from .base import Adapter, Intake, check_hmac, load_json, parse_json
-from .text import Picker, clean, parse_time
 
 log = logging.getLogger("desk_enricher.jira")
 

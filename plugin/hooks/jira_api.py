@@ -20,13 +20,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import PlatformError
 from ..models import NOTE_HEADER, Article, Link, WritePlan, canon
+from ..text import parse_time
 from ..timeline import Timeline, jira_timeline
 from . import jira
 from .adf import from_text, to_text
 from .base import CurrentState, add_links
 from .markup import markers_in, to_wiki
 from .rest import RestClient
-from .text import parse_time
 
 API_VERSION = {"cloud": 3, "dc": 2}
 SD = "com.atlassian.servicedesk:"

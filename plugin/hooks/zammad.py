@@ -16,8 +16,8 @@ from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, vali
 
 from ..errors import BadSignature
 from ..models import Requester, Ticket
+from ..text import Picker, html_to_text
 from .base import Adapter, Intake, check_hmac, parse_json
-from .text import Picker, html_to_text
 
 log = logging.getLogger("desk_enricher.zammad")
 

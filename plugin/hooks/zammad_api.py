@@ -9,11 +9,11 @@ from typing import Any
 
 from ..errors import PlatformError
 from ..models import NOTE_HEADER, Article, Link, WritePlan
+from ..text import html_to_text, parse_time
 from ..timeline import Timeline, zammad_timeline
 from .base import CurrentState, add_links
 from .markup import markers_in, to_html
 from .rest import RestClient
-from .text import html_to_text, parse_time
 from .zammad import ARTICLE_TYPES, payload_from_all
 
 NOTE_SUBJECT = NOTE_HEADER   # the subject of the plugin's articles

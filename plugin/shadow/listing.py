@@ -18,9 +18,9 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..hooks import jira
-from ..hooks.text import parse_time
 from ..hooks.zammad import ARTICLE_TYPES, payload_from_all
 from ..models import NOTE_HEADER
+from ..text import parse_time
 
 PER_PAGE = 100
 JIRA_PAGES = 10            # pages per JQL query before the next query starts from the cursor

@@ -1,4 +1,4 @@
-"""Helpers shared by adapters: HTML bodies to plain text, timestamps, tolerant reads."""
+"""Helpers shared by adapters, timelines and listings: HTML bodies to plain text, timestamps, tolerant reads."""
 from __future__ import annotations
 
 import re
