@@ -6,7 +6,9 @@
 - reprocess: run the pipeline again for one ticket at a set time (a deadline, a
   follow-up), through a delivery rebuilt from REST like the reconciler's;
 - retrain: the learned classifier retrained from the desk's closed tickets and
-  corrections, weekly; promoted only if not worse (plugin.classifiers.retrain).
+  corrections, weekly; promoted only if not worse (plugin.classifiers.retrain);
+- digest: each group lead's daily digest, at tracking.digest.at on working days
+  (plugin.tracking.digest_job).
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from . import timers
 from .store import utcnow
 from .timers import Handler
 
-SWEEP, PURGE, REPROCESS, RETRAIN = "sweep", "purge", "reprocess", "retrain"
+SWEEP, PURGE, REPROCESS, RETRAIN, DIGEST = "sweep", "purge", "reprocess", "retrain", "digest"
 RETRAIN_EVERY = timedelta(days=7)
 
 
@@ -40,8 +42,13 @@ def handlers(settings: Any, queue: Any) -> dict[str, Handler]:
         run_retrain(settings, queue.ledger, now)     # figures kept in model_versions, refused or not
         return now + RETRAIN_EVERY
 
+    def digest(_row: Mapping[str, Any], now: datetime) -> datetime | None:
+        from .tracking import digest_job
+        return digest_job.run(settings, queue.ledger, now)
+
     return {SWEEP: Handler(sweep, hold_seconds=900), PURGE: Handler(purge, hold_seconds=3600),
-            REPROCESS: Handler(reprocess, hold_seconds=120), RETRAIN: Handler(retrain, hold_seconds=3 * 3600)}
+            REPROCESS: Handler(reprocess, hold_seconds=120), RETRAIN: Handler(retrain, hold_seconds=3 * 3600),
+            DIGEST: Handler(digest, hold_seconds=600)}
 
 
 def reprocess_ticket(queue: Any, platform: str, ticket_id: str, delivery_key: str) -> int | None:
@@ -67,3 +74,5 @@ def ensure_recurring(ledger: Any, settings: Any, now: datetime | None = None) ->
     timers.schedule(ledger, RETRAIN, RETRAIN, now + timedelta(days=1))
     if getattr(settings, "retention_days", 0):
         timers.schedule(ledger, PURGE, PURGE, now + timedelta(minutes=5), reset=True)
+    from .tracking import digest_job
+    digest_job.ensure(ledger, settings, now)     # at the next digest time, or cancelled

@@ -113,7 +113,7 @@ class Findings:
 
 # Who an intent is for, and where it goes. `ticket` is the ticket itself (a note or a
 # public reply through the platform's REST API); the others go through Apprise.
-AUDIENCES = ("agents", "requester", "stakeholders", "staff", "manager", "owner")
+AUDIENCES = ("agents", "requester", "stakeholders", "staff", "manager", "owner", "lead")
 CHANNELS = ("ticket", "email", "feishu", "lark", "dingtalk", "wecom", "slack", "apprise")
 
 

@@ -116,6 +116,9 @@ def facts_row(t: Ticket, facts: Mapping[str, Mapping[str, Any]], written: Mappin
            "major_event": c.get("major_event"), "record_quality": q.get("score"),
            "verification": (facts.get("verification") or {}).get("status"),
            "satisfaction": (facts.get("communication") or {}).get("satisfaction")}   # the survey vote
+    tr, kb = facts.get("tracking") or {}, facts.get("knowledge") or {}
+    row.update({"outage_of": tr.get("outage_of"), "stale_level": tr.get("stale_level"),
+                "knowledge_suggested": kb.get("suggested"), "self_help_resolved": kb.get("self_help_resolved")})
     k = facts.get("kpi") or {}
     if k.get("measured"):
         row.update({name: k.get(name) for name in KPI_COLUMNS})

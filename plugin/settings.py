@@ -21,6 +21,7 @@ from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validat
 from .errors import SettingsError
 from .kpi.config import KpiSchema
 from .notifiers.config import CommunicationSchema
+from .tracking.config import TrackingSchema
 from .verify.config import VerificationSchema
 
 # Apprise URLs (they hold tokens) of the communication step's channels and audiences.
@@ -144,6 +145,7 @@ class FileSchema(Schema):
                             load_default=dict)
     communication = fields.Nested(CommunicationSchema, load_default=lambda: CommunicationSchema().load({}))
     verification = fields.Nested(VerificationSchema, load_default=lambda: VerificationSchema().load({}))
+    tracking = fields.Nested(TrackingSchema, load_default=lambda: TrackingSchema().load({}))
 
 
 @dataclass(frozen=True)

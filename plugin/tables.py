@@ -204,6 +204,11 @@ ticket_facts = Table(
     Column("repeat", Boolean),
     Column("misclassified", Boolean),
     Column("satisfaction", Integer),                  # 1 满意, 2 一般, 3 不满意 (the survey fills it)
+    # The desk owning its tickets (issue 14, revision 0007).
+    Column("outage_of", String(64)),                  # the open major event's ticket id it was linked to
+    Column("stale_level", Integer),                   # 0 moving, 1 lead told, 2 manager told
+    Column("knowledge_suggested", Integer),           # articles suggested to the agent
+    Column("self_help_resolved", Boolean),            # resolved after a suggestion, no agent reply
     Index("ix_facts_created", "created_at"),
 )
 

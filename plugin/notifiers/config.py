@@ -32,6 +32,7 @@ NOTICES: dict[str, tuple[str, ...]] = {
     "followup": ("requester",),
     "no_answer": ("staff",),
     "dissatisfied": ("manager",),
+    "digest": ("lead",),           # the daily digest per group (plugin.tracking.digest); a manager's too
 }
 # Who hears of what unless the settings say otherwise (the requester's acknowledgement
 # has a switch of its own; follow-ups and alerts follow from the notices they belong to).

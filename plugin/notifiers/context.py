@@ -31,10 +31,15 @@ def reference(ticket: Ticket) -> str:
 
 def ticket_url(ticket: Ticket, settings: Any) -> str:
     """The agent's link to the ticket ("" when the platform URL is not configured)."""
-    base = (getattr(settings, f"{ticket.platform}_url", None) or "").rstrip("/")
+    return link(ticket.platform, ticket.id, ticket.number, settings)
+
+
+def link(platform: str, ticket_id: str, number: str, settings: Any) -> str:
+    """The agent's link from a ledger row's fields: Zammad by id, Jira by issue key."""
+    base = (getattr(settings, f"{platform}_url", None) or "").rstrip("/")
     if not base:
         return ""
-    return f"{base}/#ticket/zoom/{ticket.id}" if ticket.platform == "zammad" else f"{base}/browse/{ticket.number}"
+    return f"{base}/#ticket/zoom/{ticket_id}" if platform == "zammad" else f"{base}/browse/{number}"
 
 
 def category(facts: Mapping[str, Any], settings: Any, language: str) -> str:

@@ -78,6 +78,9 @@ def notice_fields(notice: str, ticket: Ticket, settings: Any, comm: Communicatio
         return satisfaction.vote_fields({"code": 3, "comment": "等了三天才有人处理 / waited three days"})
     if notice == "major_event":
         return lifecycle.major_fields({**facts, "major_event_words": facts.get("major_event_words") or ["宕机"]})
+    if notice == "digest":
+        from ..tracking.digest_text import sample
+        return sample(ticket, settings, AT)
     return lambda lang: {}
 
 
