@@ -152,9 +152,10 @@ class TimerRequest:
     payload: Mapping[str, Any] = field(default_factory=dict)
     replace: bool = True               # move a pending timer of this name to the new time
     cancel: bool = False               # the reason for it went away: cancel a pending one
+    ticket_id: str | None = None       # another ticket to wake (a major event's linked tickets)
 
     def key(self, platform: str, ticket_id: str) -> str:
-        return f"{self.name}:{platform}:{ticket_id}"
+        return f"{self.name}:{platform}:{self.ticket_id or ticket_id}"
 
 
 @dataclass(frozen=True)
@@ -236,6 +237,10 @@ class LedgerView:
     messages: tuple[Mapping[str, Any], ...] = ()
     timers: Mapping[str, str] = field(default_factory=dict)      # timer key -> status
     survey: Mapping[str, Any] = field(default_factory=dict)      # the survey_votes row, if any
+    # Known outages (issue 14): the major event this ticket was linked to (its facts row),
+    # and, for a major event, the tickets linked to it.
+    outage_parent: Mapping[str, Any] = field(default_factory=dict)
+    outage_linked: tuple[Mapping[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,8 @@ def set_requested(conn: Any, platform: str, ticket_id: str, requests: Any, now: 
                 conn.execute(update(timers).where(timers.c.id == row.id, timers.c.status == "pending")
                              .values(status="cancelled"))
         elif row is None:
-            conn.execute(insert(timers).values(key=key, kind=r.kind, platform=platform, ticket_id=ticket_id,
+            conn.execute(insert(timers).values(key=key, kind=r.kind, platform=platform,
+                                               ticket_id=r.ticket_id or ticket_id,
                                                payload=dict(r.payload), due_at=r.due_at, status="pending",
                                                attempts=0, created_at=now))
         elif r.replace and row.status in ("pending", "cancelled"):

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from .models import LedgerView, Ticket
 from .store import aware
 from .tables import outbox, survey_votes, ticket_facts, tickets, timers
+from .tracking.config import of as tracking_of
 
 REPEAT_WINDOW = timedelta(days=7)
 MAJOR_EVENT_OPEN = timedelta(hours=24)
@@ -19,6 +20,7 @@ _FACTS = (ticket_facts.c.ticket_id, ticket_facts.c.number, ticket_facts.c.title,
 
 def ledger_view(ledger: Any, ticket: Ticket, settings: Any, now: datetime) -> LedgerView:
     window = timedelta(minutes=getattr(settings, "major_event_window_minutes", 60))
+    open_for = timedelta(hours=tracking_of(settings).outage_open_hours) if settings is not None else MAJOR_EVENT_OPEN
     since = (ticket.created_at or now) - window
     with ledger.engine.connect() as conn:
         recent = conn.execute(select(tickets.c.ticket_id, tickets.c.category, tickets.c.created_at)
@@ -31,13 +33,26 @@ def ledger_view(ledger: Any, ticket: Ticket, settings: Any, now: datetime) -> Le
             if ticket.requester.id else []
         majors = conn.execute(select(*_FACTS).where(
             ticket_facts.c.platform == ticket.platform, ticket_facts.c.major_event.is_(True),
-            ticket_facts.c.created_at >= now - MAJOR_EVENT_OPEN)).mappings().all()
+            ticket_facts.c.created_at >= now - max(open_for, MAJOR_EVENT_OPEN))).mappings().all()
         known = conn.execute(select(ticket_facts).where(
             ticket_facts.c.platform == ticket.platform, ticket_facts.c.ticket_id == ticket.id)).mappings().first()
         said = _communication(conn, ticket)
+        outages = _outages(conn, ticket, known)
     return LedgerView(recent=tuple(_aware(r) for r in recent), requester_recent=tuple(_aware(r) for r in mine),
                       open_major_events=tuple(_aware(r) for r in majors), known=dict(known) if known else {},
-                      **said)
+                      **said, **outages)
+
+
+def _outages(conn, ticket: Ticket, known) -> dict[str, Any]:
+    """The major event this ticket is linked to, and the tickets linked to this one."""
+    facts = ticket_facts.c
+    parent = conn.execute(select(*_FACTS, facts.major_event).where(
+        facts.platform == ticket.platform, facts.ticket_id == known["outage_of"])).mappings().first() \
+        if known and known.get("outage_of") else None
+    linked = conn.execute(select(facts.ticket_id, facts.number, facts.state).where(
+        facts.platform == ticket.platform, facts.outage_of == ticket.id)).mappings().all() \
+        if known else []
+    return {"outage_parent": _aware(parent) if parent else {}, "outage_linked": tuple(_aware(r) for r in linked)}
 
 
 def _communication(conn, ticket: Ticket) -> dict[str, Any]:

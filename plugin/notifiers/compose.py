@@ -13,7 +13,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..models import Intent, StepContext, Ticket
-from . import context, routing, templates
+from ..tracking import contacts
+from ..tracking.config import Contact
+from . import context, routing, templates, tracking
 from .config import Communication
 from .lifecycle import Notice
 
@@ -51,6 +53,9 @@ def _for_requester(ticket: Ticket, ctx: StepContext, comm: Communication, facts:
 
 def _for_desk(ticket: Ticket, ctx: StepContext, comm: Communication, facts: Mapping[str, Any],
               notice: Notice, audience: str) -> Intent | None:
+    person = tracking.lead_of(ticket, ctx, audience)
+    if person is not None or audience == "lead":
+        return _for_contact(ticket, ctx, comm, facts, notice, audience, person)
     language = routing.desk_language(ctx.settings)
     target = routing.audience_target(audience, ctx.settings)
     on_ticket = notice.channel == "ticket" or (target is None and notice.name in NOTE_FALLBACK)
@@ -60,6 +65,19 @@ def _for_desk(ticket: Ticket, ctx: StepContext, comm: Communication, facts: Mapp
     title, body = _render(ticket, ctx, comm, facts, notice, audience, language, channel)
     return Intent(event=notice.event, audience=audience, channel=channel, body=body, title=title,
                   public=False, target="" if on_ticket else target, data=dict(notice.data))
+
+
+def _for_contact(ticket: Ticket, ctx: StepContext, comm: Communication, facts: Mapping[str, Any],
+                 notice: Notice, audience: str, person: Contact | None) -> Intent | None:
+    """A person of the contact table (a group's lead, the desk manager), on their channel."""
+    route = contacts.route(person, ctx.settings)
+    if route is None:
+        return None            # no lead for the group, or their channel is not set up: the note still tells
+    language = contacts.language(person, ctx.settings)
+    title, body = _render(ticket, ctx, comm, facts, notice, audience, language, route.channel)
+    data = {**notice.data, **({"to": route.to} if route.to else {})}
+    return Intent(event=notice.event, audience=audience, channel=route.channel, body=body, title=title,
+                  public=False, target=route.target, data=data)
 
 
 def _render(ticket: Ticket, ctx: StepContext, comm: Communication, facts: Mapping[str, Any],

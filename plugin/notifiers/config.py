@@ -32,6 +32,10 @@ NOTICES: dict[str, tuple[str, ...]] = {
     "followup": ("requester",),
     "no_answer": ("staff",),
     "dissatisfied": ("manager",),
+    # The desk owning its tickets (issue 14, plugin.notifiers.tracking).
+    "stale": ("staff", "lead", "manager"),
+    "known_outage": ("requester",),
+    "outage_resolved": ("requester",),
     "digest": ("lead",),           # the daily digest per group (plugin.tracking.digest); a manager's too
 }
 # Who hears of what unless the settings say otherwise (the requester's acknowledgement

@@ -78,6 +78,13 @@ def notice_fields(notice: str, ticket: Ticket, settings: Any, comm: Communicatio
         return satisfaction.vote_fields({"code": 3, "comment": "等了三天才有人处理 / waited three days"})
     if notice == "major_event":
         return lifecycle.major_fields({**facts, "major_event_words": facts.get("major_event_words") or ["宕机"]})
+    if notice == "stale":
+        from .tracking import stale_fields
+        esc = {"level": 1, "event": "stale.1.sample", "since": AT.isoformat(), "hours": 8, "minutes": 545}
+        return stale_fields(esc, ticket, StepContext(settings=settings, now=AT))
+    if notice in ("known_outage", "outage_resolved"):
+        from .tracking import outage_fields
+        return outage_fields({"number": "10042", "title": "邮件系统无法登录 Mail is down"}, comm)
     if notice == "digest":
         from ..tracking.digest_text import sample
         return sample(ticket, settings, AT)

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..models import Findings, StepContext, Ticket
-from ..notifiers import compose, config, followup, lifecycle, routing, satisfaction
+from ..notifiers import compose, config, followup, lifecycle, routing, satisfaction, tracking
 from ..notifiers.commitment import service_level
 from .base import StepSpec
 
@@ -31,6 +31,9 @@ def communicate(ticket: Ticket, ctx: StepContext) -> Findings:
     now = ctx.now or datetime.now(UTC)
     channels = routing.requester_channels(ticket, comm, ctx.settings, service_level(facts, ctx.settings))
     notices = lifecycle.notices(ticket, ctx, comm, facts, now)
+    tracked = ctx.found.get("tracking")          # the desk following its tickets, when in the pipeline
+    if tracked is not None:
+        notices += tracking.notices(ticket, ctx, comm, tracked.facts)
     asked_again, timers = followup.due(ticket, ctx, comm, channels, now)
     verdict = satisfaction.verdict(ctx.ledger.survey)
     intents = compose.intents(ticket, ctx, comm, facts, [*notices, *asked_again, *verdict.notices], channels)

@@ -38,7 +38,7 @@ def measure(ticket: Ticket, ctx: StepContext) -> Findings:
         return Findings(STEP, facts={"measured": False, "reason": "no history"})
     cfg = kpi_settings(ctx.settings)
     base = getattr(ctx.settings, "calendar", None) or Calendar()
-    item_id, level = _service_level(ticket, ctx, cfg)
+    item_id, level = service_level_of(ticket, ctx, cfg)
     cal = for_level(base, level) or base           # no clock: minutes still on the desk's hours
     try:
         return _measure(ticket, ctx, cfg, cal, item_id, level)
@@ -54,7 +54,7 @@ def _measure(ticket: Ticket, ctx: StepContext, cfg: KpiSettings, cal: Calendar,
     m = moments(ticket, ctx.history, cfg.registered(ticket.platform))
     t = times(cal, m)
     response = response_verdict(cal, m, t.response, cfg.response_limit_minutes, now)
-    priority = _priority(ticket, ctx)
+    priority = priority_of(ticket, ctx)
     sla = platform_verdict(ticket.platform, ctx.history.sla, cal, m, cfg.at_risk_share, now)
     if sla is None and level != "none":
         sla = desk_sla(cal, m, cfg.target(priority), cfg.at_risk_share, now)
@@ -77,7 +77,7 @@ def _measure(ticket: Ticket, ctx: StepContext, cfg: KpiSettings, cal: Calendar,
                     timers=_timers(now, response, sla, m))
 
 
-def _service_level(ticket: Ticket, ctx: StepContext, cfg: KpiSettings) -> tuple[str | None, str]:
+def service_level_of(ticket: Ticket, ctx: StepContext, cfg: KpiSettings) -> tuple[str | None, str]:
     found = ctx.found.get("classification")
     catalog = settings_of(ctx).catalog
     item = find_item(catalog, found.facts.get("category") if found is not None else None) \
@@ -87,7 +87,7 @@ def _service_level(ticket: Ticket, ctx: StepContext, cfg: KpiSettings) -> tuple[
     return item.id, LEVELS.get(item.service_level, "none")
 
 
-def _priority(ticket: Ticket, ctx: StepContext) -> str | None:
+def priority_of(ticket: Ticket, ctx: StepContext) -> str | None:
     found = ctx.found.get("classification")
     for source in ((found.fields if found is not None else {}), ticket.fields, ctx.previous or {}):
         if source.get("enrich_priority"):

@@ -115,9 +115,12 @@ def test_requests_raised_while_service_was_down_are_reconciled(jsim, service):
 # here with its reason.
 # Identity is platform-specific by nature: Zammad knows the organization's domain and the
 # first message's From address; Jira has an account and no domains. The SLA clock is the
-# platform's own where it keeps one (JSM's SLA fields), else the desk's. The rest agrees.
+# platform's own where it keeps one (JSM's SLA fields), else the desk's. Deadlines counted
+# from the moment each ticket was created or first seen differ by the milliseconds between
+# the two (in working hours; outside them both start at the next opening). The rest agrees.
 PLATFORM_SPECIFIC: dict[str, set[str]] = {"verification": {"status", "checks", "tags"},
-                                          "kpi": {"sla_source", "target_minutes", "sla_due"}}
+                                          "kpi": {"sla_source", "target_minutes", "sla_due", "response_due"},
+                                          "tracking": {"stale_since"}}
 
 
 def findings_by_step(ledger, platform: str) -> dict[str, dict]:
