@@ -225,6 +225,22 @@ class Timeline:
 
 
 @dataclass(frozen=True)
+class KnowledgeArticle:
+    """A knowledge-base article or a catalog self-help link that may answer a ticket.
+
+    `score` is 0..1 on one scale whatever the source: the platform's own relevance is
+    not comparable across platforms, so clients rank by how much of the query the
+    article's title and excerpt cover (plugin.tracking.knowledge.score)."""
+
+    title: str
+    url: str
+    source: str                        # zammad | jira | catalog
+    excerpt: str = ""
+    score: float = 0.0
+    id: str = ""                       # the platform's answer or page id, when it has one
+
+
+@dataclass(frozen=True)
 class LedgerView:
     """What the ledger knows around a ticket, read before the steps run (steps do no I/O)."""
 
@@ -256,3 +272,4 @@ class StepContext:
     ledger: LedgerView = field(default_factory=LedgerView)
     history: Timeline | None = None                            # read only when a step needs it
     directory: Any = None                                      # verify.model.Directory, from the same GET
+    knowledge: tuple[KnowledgeArticle, ...] | None = None      # platform KB matches, when a step asked

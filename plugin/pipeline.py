@@ -92,8 +92,10 @@ def plan(ticket_id: str, current: CurrentState, findings: list[Findings],
     add_set = {t.lower() for t in add}
     speaking = [f for f in findings if set(f.fields) & unsettled or {t.lower() for t in f.tags} & add_set]
     # A note only says something: fields that change without a line to explain them (KPI
-    # minutes as time passes) make no note of their own.
-    note = render_note(speaking) if unsettled and any(f.note for f in speaking) else None
+    # minutes as time passes) make no note of their own. A step that writes nothing but
+    # lines (knowledge suggestions) rides along in a note that is written anyway.
+    note = render_note([f for f in findings if f in speaking or (f.note and not f.fields and not f.tags)]) \
+        if unsettled and any(f.note for f in speaking) else None
     if note is not None and note_marker:
         note = f"{note}\nRef {note_marker}"
     if note is not None and (note in current.notes or (note_marker and note_marker in current.markers)):

@@ -18,6 +18,7 @@ from typing import Any
 from . import outbox, pipeline, record
 from .errors import EnricherError, PlatformError
 from .hooks import ADAPTERS
+from .hooks import knowledge as kb
 from .hooks.markup import marker
 from .models import Intent, StepContext, Ticket
 from .notifiers.dispatcher import Dispatcher
@@ -43,6 +44,7 @@ class Processor:
         self._clients = dict(clients or {})
         self.steps = pipeline.resolve(step_names(settings, manifest))
         self.history = pipeline.needs_history(self.steps)
+        self.knowledge = any(s.knowledge for s in self.steps)
         self.allowed_fields = [f["name"] for f in manifest["fields"]]
         self.allowed_tags = [t["name"] for t in manifest["tags"]]
         self.model_source = model_source or (lambda: None)
@@ -154,16 +156,19 @@ class Processor:
         view = ledger_view(self.ledger, ticket, self.settings, now)
         history = client.timeline(ticket.id, current, bot_id=self.bot_id(ticket.platform)) \
             if self.history else None
+        # The knowledge base is searched once, for a ticket new to the ledger; never fails it.
+        found = kb.for_ticket(client, ticket, self.settings) if self.knowledge and not known else None
         return StepContext(settings=self.settings, now=now, previous=known.get("written") or {},
                            model=self.model_source(), recent=view.recent, ledger=view, history=history,
-                           directory=directory_of(ticket.platform, current.raw))   # from the same GET
+                           directory=directory_of(ticket.platform, current.raw),   # from the same GET
+                           knowledge=found)
 
     def _record(self, row, ticket, found, intents, sent, calls, previous, left_out, started, plan):
         facts = pipeline.facts_of(found)
         corrections = _corrections(facts)
         wanted, _, _ = pipeline.desired(found, self.allowed_fields, self.allowed_tags)
         written = {**previous, **wanted, **{c["field"]: c.get("to") for c in corrections}}
-        made = [(c.method, c.path, c.status) for c in calls if c.method != "GET"]
+        made = [(c.method, c.path, c.status) for c in calls if c.changes]
         outcome = "shadow" if self.shadow else "enriched" if made else "unchanged"
         detail = f"fields missing on the platform: {', '.join(left_out)}" if left_out else None
         if left_out:

@@ -79,10 +79,11 @@ def test_first_enrichment_is_one_put_and_one_internal_comment(sim, setup):
     drain(queue)
     assert ledger.delivery(pk)["status"] == "done"
     api = "/rest/api/3" if sim.flavor == "cloud" else "/rest/api/2"
-    # One GET of the issue, one of its history (the KPI step asks for it), one PUT, then
-    # the internal note and the acknowledgement to the requester.
+    # One GET of the issue, one of its history (the KPI step asks for it), one search of the
+    # knowledge base (a new ticket), one PUT, then the internal note and the acknowledgement.
     assert calls(sim) == [("GET", f"{api}/myself"), ("GET", f"{api}/field"),
-                          ("GET", f"{api}/issue/{KEY}"), history_call(sim), ("PUT", f"{api}/issue/{KEY}"),
+                          ("GET", f"{api}/issue/{KEY}"), history_call(sim),
+                          ("GET", "/rest/servicedeskapi/knowledgebase/article"), ("PUT", f"{api}/issue/{KEY}"),
                           ("POST", f"/rest/servicedeskapi/request/{KEY}/comment"),
                           ("POST", f"/rest/servicedeskapi/request/{KEY}/comment")]
     put, comment, ack = sim.writes()

@@ -19,10 +19,10 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import PlatformError
-from ..models import NOTE_HEADER, Article, Link, WritePlan, canon
+from ..models import NOTE_HEADER, Article, KnowledgeArticle, Link, WritePlan, canon
 from ..text import parse_time
 from ..timeline import Timeline, jira_timeline
-from . import jira
+from . import jira, knowledge
 from .adf import from_text, to_text
 from .base import CurrentState, add_links
 from .markup import markers_in, to_wiki
@@ -193,6 +193,13 @@ class JiraClient(RestClient):
         with self._cache_lock:
             self._cache.pop("fields", None)
         return created
+
+    def search_knowledge(self, query: str, limit: int) -> list[KnowledgeArticle]:
+        """Knowledge-base articles (Confluence) matching `query` across the service desks;
+        [] (and a log line) when none is linked, it is not licensed or the search fails."""
+        return knowledge.safely(self.platform, lambda: knowledge.jira_articles(self.request(
+            "GET", "/rest/servicedeskapi/knowledgebase/article", params=knowledge.jira_params(query, limit)),
+            self.base_url, self.flavor))
 
     def webhooks(self) -> list:
         return self.request("GET", "/rest/webhooks/1.0/webhook") or []

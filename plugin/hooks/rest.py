@@ -30,6 +30,7 @@ class CallRecord:
     method: str
     path: str
     status: int | None
+    changes: bool = True        # False for GETs and for POSTs that only search (a knowledge base)
 
 
 def build_session(retries: int, backoff: float = 0.2) -> requests.Session:
@@ -68,27 +69,28 @@ class RestClient:
         return calls
 
     def request(self, method: str, path: str, *, params: dict | None = None,
-                json: Any = None, expect_json: bool = True) -> Any:
+                json: Any = None, expect_json: bool = True, changes: bool | None = None) -> Any:
         url = f"{self.base_url}{path}"
+        changes = method != "GET" if changes is None else changes
         try:
             resp = self.session.request(method, url, params=params, json=json,
                                         timeout=(min(self.timeout, 5.0), self.timeout))
         except requests.exceptions.Timeout:
-            self.calls.append(CallRecord(method, path, None))
+            self.calls.append(CallRecord(method, path, None, changes))
             raise PlatformError(f"{self.platform} did not answer {method} {path} within "
                                 f"{self.timeout:g}s", key="timeout", retryable=True) from None
         except requests.exceptions.RetryError:
-            self.calls.append(CallRecord(method, path, 503))
+            self.calls.append(CallRecord(method, path, 503, changes))
             raise PlatformError(f"{self.platform} kept answering with an error to {method} {path}",
                                 key="unavailable", retryable=True, http_status=503) from None
         except requests.exceptions.ConnectionError as exc:
-            self.calls.append(CallRecord(method, path, None))
+            self.calls.append(CallRecord(method, path, None, changes))
             if _read_timeout(exc):   # with read retries off, urllib3 reports it this way
                 raise PlatformError(f"{self.platform} did not answer {method} {path} within "
                                     f"{self.timeout:g}s", key="timeout", retryable=True) from None
             raise PlatformError(f"cannot reach {self.platform} at {self.base_url}",
                                 key="cannot_connect", retryable=True) from None
-        self.calls.append(CallRecord(method, path, resp.status_code))
+        self.calls.append(CallRecord(method, path, resp.status_code, changes))
         if resp.status_code >= 400:
             raise self._error(method, path, resp)
         if not expect_json or resp.status_code == 204 or not resp.content:

@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..errors import PlatformError
-from ..models import NOTE_HEADER, Article, Link, WritePlan
+from ..models import NOTE_HEADER, Article, KnowledgeArticle, Link, WritePlan
 from ..text import html_to_text, parse_time
 from ..timeline import Timeline, zammad_timeline
+from . import knowledge
 from .base import CurrentState, add_links
 from .markup import markers_in, to_html
 from .rest import RestClient
@@ -99,6 +100,14 @@ class ZammadClient(RestClient):
             if login.lower() in (str(user.get("login")).lower(), str(user.get("email")).lower()):
                 return str(user["id"])
         raise PlatformError(f"no Zammad user with login {login}", key="not_found")
+
+    def search_knowledge(self, query: str, limit: int) -> list[KnowledgeArticle]:
+        """Published knowledge-base answers matching `query`, with their help-center links;
+        [] (and a log line) when there is no knowledge base or the search fails. A search
+        changes nothing, but the POST is not retried: a suggestion is not worth the wait."""
+        root = self.base_url.removesuffix("/api/v1")
+        return knowledge.safely(self.platform, lambda: knowledge.zammad_articles(self.request(
+            "POST", "/knowledge_bases/search", json=knowledge.zammad_body(query, limit), changes=False), root))
 
     def webhooks(self) -> list:
         return self.request("GET", "/webhooks")

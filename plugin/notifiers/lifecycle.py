@@ -10,12 +10,13 @@ audience. Entering a state again after leaving it starts a new round
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from ..models import StepContext, Ticket
+from ..tracking.knowledge import offered
 from . import survey
 from .commitment import commitment
 from .config import Communication
@@ -47,7 +48,7 @@ def notices(ticket: Ticket, ctx: StepContext, comm: Communication, facts: Mappin
     kind = comm.state_kind(ticket.state)
     if comm.acknowledgement and ticket.event == "create" and kind != "closed":
         out.append(Notice("ack", "ack", ("requester",), ack_fields(ticket.created_at or now, facts,
-                                                                   ctx.settings, comm)))
+                                                                   ctx.settings, comm, offered(ctx.found))))
     if facts.get("value_stream") and facts.get("first", True) is not False:
         out.append(Notice("routed", "routed", comm.audiences.get("routed", ())))
     entered = _entered(ticket, ctx)
@@ -63,8 +64,12 @@ def notices(ticket: Ticket, ctx: StepContext, comm: Communication, facts: Mappin
 
 # -- each notice's own template fields, by language (the samples of `templates check` use them too)
 
-def ack_fields(start: datetime, facts: Mapping[str, Any], settings: Any, comm: Communication) -> Fields:
-    return lambda lang: {"commitment": commitment(start, facts, settings, comm, lang)}
+def ack_fields(start: datetime, facts: Mapping[str, Any], settings: Any, comm: Communication,
+               knowledge: Sequence[Mapping[str, str]] = ()) -> Fields:
+    """`knowledge`: self-help guides ({title, url}) strong enough to offer the requester
+    (the `knowledge` step's `strong`); always a list, empty when there are none."""
+    return lambda lang: {"commitment": commitment(start, facts, settings, comm, lang),
+                         "knowledge": [dict(k) for k in knowledge]}
 
 
 def status_fields(old: str, new: str) -> Fields:

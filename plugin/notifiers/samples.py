@@ -24,6 +24,8 @@ PAYLOADS = Path(__file__).parent / "sample_payloads"
 AT = datetime(2026, 3, 2, 7, 30, tzinfo=UTC)          # a Monday, 15:30 in Shanghai
 SAMPLE_SECRET = "sample-survey-secret"
 SAMPLE_URL = "https://desk.example.com"
+# A self-help guide offered in the acknowledgement (the knowledge step's strong matches).
+SAMPLE_GUIDES = ({"title": "VPN 连接自助排查 VPN self-help", "url": "https://kb.example.com/vpn"},)
 # The reply partial differs by where the message goes: render requester notices on each.
 REQUESTER_CHANNELS = ("ticket", "email", "feishu")
 
@@ -62,7 +64,7 @@ def notice_fields(notice: str, ticket: Ticket, settings: Any, comm: Communicatio
                   facts: Mapping[str, Any]) -> lifecycle.Fields:
     """A notice's own fields for a sample, from the functions the step uses."""
     if notice == "ack":
-        return lifecycle.ack_fields(ticket.created_at or AT, facts, settings, comm)
+        return lifecycle.ack_fields(ticket.created_at or AT, facts, settings, comm, SAMPLE_GUIDES)
     if notice == "status":
         return lifecycle.status_fields("new", ticket.state or "open")
     if notice == "survey":

@@ -63,6 +63,13 @@ DEFINITIONS: tuple[Definition, ...] = (
                "工单所含必填信息项的比例(记录质量得分)的平均值。",
                "The share of the required ticket fields a ticket carries (its record quality score), "
                "averaged.", "%"),
+    Definition("self_help_resolution", "自助解决率", "Self-help resolution",
+               "统计期内登记、获得知识推荐(知识库文章或服务目录的自助指南)且已解决或关闭的工单中，"
+               "没有工程师公开回复即解决的工单数，及其占比(自助解决 ÷ 获得推荐且已解决)。",
+               "Of the tickets registered in the period that got knowledge suggestions (knowledge-base "
+               "articles or the catalog's self-help guides) and are resolved or closed: how many were "
+               "resolved without a public reply by an engineer, and their share (resolved by self-help "
+               "÷ suggested and resolved).", "%"),
     Definition("channels", "渠道构成", "Channel mix",
                "各渠道登记的工单数及占比。", "Tickets registered through each channel, and their share."),
     Definition("top_categories", "主要问询分类", "Top categories",

@@ -16,7 +16,8 @@ CSV_COLUMNS = ("tickets", "resolved", "avg_response_minutes", "response_attainme
                "sla_attainment", "sla_judged", "avg_first_response_minutes", "avg_resolution_minutes",
                "avg_handling_minutes", "avg_waiting_share", "misclassified", "misclassification_rate",
                "avg_record_quality", "reopened", "repeat", "satisfied", "neutral", "dissatisfied",
-               "satisfaction_answers", "satisfied_share")
+               "satisfaction_answers", "satisfied_share", "self_help_resolved", "self_help_judged",
+               "self_help_resolution")
 SECTIONS = ("by_agent", "by_group", "by_category", "trend")
 
 

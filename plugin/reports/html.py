@@ -18,7 +18,7 @@ _ENV = Environment(loader=FileSystemLoader(Path(__file__).with_name("templates")
 
 CARDS = ("tickets", "avg_response_minutes", "response_attainment", "sla_attainment",
          "avg_waiting_share", "satisfaction", "misclassification_rate", "avg_record_quality",
-         "avg_handling_minutes", "reopened", "repeat")
+         "avg_handling_minutes", "reopened", "repeat", "self_help_resolution")
 COLUMNS = ("tickets", "avg_response_minutes", "response_attainment", "sla_attainment",
            "avg_handling_minutes", "avg_waiting_share", "misclassification_rate", "avg_record_quality",
            "satisfaction")
@@ -44,7 +44,8 @@ def _cards(summary: Mapping[str, Any]) -> list[dict[str, str]]:
     notes = {"response_attainment": f"{summary['response_judged']} 张有结论 judged",
              "satisfaction": f"满意 satisfied · {summary['satisfaction_answers']} 份回复 answers",
              "sla_attainment": f"{summary['sla_judged']} 张有结论 judged",
-             "misclassification_rate": f"{summary['misclassified']} 张 tickets"}
+             "misclassification_rate": f"{summary['misclassified']} 张 tickets",
+             "self_help_resolution": f"{summary['self_help_resolved']} / {summary['self_help_judged']} 张 tickets"}
     return [{"id": fid, "zh": BY_ID[fid].zh, "en": BY_ID[fid].en, "value": show(fid, summary),
              "note": notes.get(fid, "")} for fid in CARDS]
 

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import case, func, literal_column, or_, select
+from sqlalchemy import and_, case, func, literal_column, or_, select
 
 from ..tables import ticket_facts
 from .params import ReportRequest
@@ -43,6 +43,10 @@ SUMS = {
     "reopened": _yes(c.reopened.is_(True)), "repeat": _yes(c.repeat.is_(True)),
     "satisfied": _yes(c.satisfaction == 1), "neutral": _yes(c.satisfaction == 2),
     "dissatisfied": _yes(c.satisfaction == 3),
+    # Suggested and resolved (self_help_resolved is only said once a ticket is done), and of
+    # those, resolved with no public agent reply (plugin.steps.s900_3_knowledge).
+    "self_help_judged": _yes(and_(c.knowledge_suggested > 0, c.self_help_resolved.is_not(None))),
+    "self_help": _yes(and_(c.knowledge_suggested > 0, c.self_help_resolved.is_(True))),
 }
 _COLUMNS = [expr.label(name) for name, expr in SUMS.items()]
 # Two scans, each grouped finely and folded here: who/where (agent, group, category) and
@@ -167,4 +171,6 @@ def figures(s: Mapping[str, float]) -> dict[str, Any]:
         "satisfied": int(s["satisfied"]), "neutral": int(s["neutral"]),
         "dissatisfied": int(s["dissatisfied"]), "satisfaction_answers": int(answers),
         "satisfied_share": _rate(s["satisfied"], answers),
+        "self_help_resolved": int(s["self_help"]), "self_help_judged": int(s["self_help_judged"]),
+        "self_help_resolution": _rate(s["self_help"], s["self_help_judged"]),
     }

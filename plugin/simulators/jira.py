@@ -44,6 +44,7 @@ from .jira_base import (
 )
 from .jira_fields import catalogue, change_item, parse_edit, request_type_obj, status_obj
 from .jira_http import HttpFront
+from .jira_kb import KnowledgeBase
 from .jira_payload import new_request_fields, seed_issue, status_side_effects, stop_sla
 from .jira_rest import Edit, add_routes
 from .jira_views import org_view
@@ -55,7 +56,7 @@ class _QuietHandler(WSGIRequestHandler):
         pass  # sim.calls is the record; per-request stderr lines only bury test output
 
 
-class JiraSimulator(HttpFront, WebhookSender):
+class JiraSimulator(HttpFront, WebhookSender, KnowledgeBase):
     def __init__(self, email: str = "enricher-bot@example-co.com", api_token: str = "sim-token",
                  flavor: str = "cloud", latency: float = 0.0, fixtures_dir: Any = None,
                  auto_deliver: bool = False):

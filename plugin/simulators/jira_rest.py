@@ -10,6 +10,7 @@ from flask import Flask, Response, request
 from .jira_base import STATUSES, JiraError, sd_user, text_value
 from .jira_fields import BAD_PAYLOAD, new_custom_field, parse_edit, status_obj
 from .jira_jql import search
+from .jira_kb import kb_search
 from .jira_links import issue_link
 from .jira_payload import new_webhook
 from .jira_views import (
@@ -53,6 +54,8 @@ def add_routes(sim: JiraSimulator, app: Flask) -> None:
         (f"{sd}/request/<key>", ["GET"], _sd_request), (f"{sd}/request/<key>/comment", ["GET", "POST"], _sd_comments),
         (f"{sd}/organization", ["GET"], _sd_orgs), (f"{sd}/organization/<org_id>", ["GET"], _sd_org),
         (f"{sd}/servicedesk/<sd_id>/customer", ["GET"], _sd_customers),
+        (f"{sd}/knowledgebase/article", ["GET"], kb_search),
+        (f"{sd}/servicedesk/<sd_id>/knowledgebase/article", ["GET"], kb_search),
         (hooks, ["GET", "POST"], _hooks), (f"{hooks}/<int:hook_id>", ["GET", "DELETE"], _hook),
     ]
     for rule, methods, handler in table:

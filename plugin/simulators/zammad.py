@@ -28,11 +28,13 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from .calls import Call
 from .zammad_base import API
+from .zammad_kb import KnowledgeBase
 from .zammad_payload import AGENT_ID, SimState, compact
 from .zammad_rest import RestRoutes, error_response
 from .zammad_search import TicketSearch
 
 ADMIN_PATHS = ("/webhooks", "/triggers", "/object_manager_attributes")
+READ_POSTS = ("/knowledge_bases/search",)    # POSTs that change nothing
 
 
 @dataclass
@@ -57,7 +59,7 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
-class ZammadSimulator(RestRoutes, TicketSearch, SimState):
+class ZammadSimulator(RestRoutes, TicketSearch, KnowledgeBase, SimState):
     def __init__(self, token: str = "sim-token", bot_login: str = "enricher-bot@helpdesk.example.com",
                  latency: float = 0.0, fixtures_dir: Any = None, strict_attributes: bool = False):
         self.lock = threading.RLock()  # handler threads and the test thread share the state
@@ -100,6 +102,7 @@ class ZammadSimulator(RestRoutes, TicketSearch, SimState):
     def writes(self, include_admin: bool = False) -> list[Call]:
         with self.lock:
             return [c for c in self.calls if c.method in ("PUT", "POST", "DELETE")
+                    and not c.path.endswith(READ_POSTS)
                     and (include_admin or not any(p in c.path for p in ADMIN_PATHS))]
 
     def reset_calls(self) -> None:

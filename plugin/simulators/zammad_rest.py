@@ -80,6 +80,7 @@ class RestRoutes:
             ("/links", ["GET"], lambda: {"links": self.links_of(self.ticket(
                 request.args.get("link_object_value"))["id"]), "assets": {}}),
             ("/links/add", ["POST"], lambda: (self.link_add({**request.args.to_dict(), **_body()}), 201)),
+            ("/knowledge_bases/search", ["POST"], lambda: self.kb_search(_body())),
             ("/webhooks/preview", ["GET"], lambda: self.webhook_payload(max(self.tickets))),
             *_crud("/webhooks", self.webhooks, self._admin),
             *_crud("/triggers", self.triggers, self._admin),

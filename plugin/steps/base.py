@@ -18,3 +18,4 @@ class StepSpec:
     run: Callable[[Ticket, StepContext], Findings]
     needs: tuple[str, ...] = ()                 # steps whose findings it reads (ctx.found)
     history: bool = False                       # reads the ticket's timeline (one more REST call)
+    knowledge: bool = False                     # reads the platform's knowledge base (one more REST call)
