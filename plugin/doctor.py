@@ -25,6 +25,7 @@ def run_checks(settings: Any) -> list[Check]:
         return out + [Check("manifest", False, exc.message, "restore manifest.json from the release")]
     out += _store_checks(settings, Ledger, make_huey)
     out.append(_notify_check(settings))
+    out.append(_contacts_check(settings))
     model = _model_check(settings)
     if model:
         out.append(model)
@@ -90,6 +91,24 @@ def _notify_check(settings) -> Check:
     except EnricherError as exc:
         return Check("notify.major_event", False, exc.message, "fix the URL or the template")
     return Check("notify.major_event", True, f"{len(target)} channel(s); template ok")
+
+
+def _contacts_check(settings) -> Check:
+    """Every person of the tracking contact table can be reached on their channel: a lead
+    on feishu without ENRICHER_NOTIFY_FEISHU would hear of no stale ticket and no digest."""
+    from .tracking import config, contacts
+    cfg = config.of(settings)
+    people = {**{f"lead of {g}": c for g, c in cfg.contacts.items()},
+              **({"manager": cfg.manager} if cfg.manager else {})}
+    if not people:
+        return Check("tracking.contacts", True, "no contact table: stale tickets get the note and the tag "
+                                                "only, no digest is sent")
+    unreachable = [f"{who} ({c.channel})" for who, c in sorted(people.items())
+                   if contacts.route(c, settings) is None]
+    return Check("tracking.contacts", not unreachable,
+                 f"{len(people) - len(unreachable)} of {len(people)} contact(s) reachable"
+                 + (f"; not: {', '.join(unreachable)}" if unreachable else ""),
+                 "set ENRICHER_NOTIFY_<CHANNEL> for those channels (ENRICHER_NOTIFY_EMAIL for e-mail)")
 
 
 def _model_check(settings) -> Check | None:

@@ -164,3 +164,19 @@ def test_bad_tracking_settings_stop_start_up_naming_the_key(tmp_path, text, erro
     with pytest.raises(SettingsError) as err:
         load_settings(environ={"ENRICHER_DATA_DIR": str(tmp_path), "ENRICHER_CONFIG": str(path)})
     assert error in err.value.message
+
+
+def test_doctor_names_contacts_that_cannot_be_reached(tmp_path):
+    from plugin.doctor import _contacts_check
+    tracking = {"contacts": {"Users": {"name": "王", "email": "wang@acme.example"},
+                             "Network": {"name": "Alice", "channel": "feishu"}},
+                "manager": {"name": "赵", "channel": "ticket"}}
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump({"tracking": tracking}), "utf-8")
+    env = {"ENRICHER_DATA_DIR": str(tmp_path), "ENRICHER_CONFIG": str(path)}
+    check = _contacts_check(load_settings(environ=env))
+    assert not check.ok and check.detail == "1 of 3 contact(s) reachable; not: lead of network (feishu), lead of users (email)"
+    reachable = load_settings(environ={**env, "ENRICHER_NOTIFY_EMAIL": "mailto://127.0.0.1:2525?from=d@acme.example",
+                                       "ENRICHER_NOTIFY_FEISHU": "feishu://token-123456"})
+    assert _contacts_check(reachable).ok
+    assert _contacts_check(load_settings(environ={"ENRICHER_DATA_DIR": str(tmp_path)})).ok
