@@ -75,7 +75,9 @@ def test_create_acknowledge_resolve_close_vote(desk, sim):
     [ack] = desk.articles(tid, "已受理")
     assert ack["subject"] == f"已受理：#{number} 打印机卡纸"
     assert (ack["type"], ack["internal"], ack["to"], ack["sender"]) == ("email", False, "li.na@acme.example",
-                                                                        "Agent")
+                                                                        "System")
+    # As Zammad's own auto-replies: the acknowledgement is no first response of the desk's.
+    assert sim.tickets[tid].get("first_response_at") is None
     assert "1 个工作日内答复您（最迟" in ack["body"] and "直接回复此邮件即可" in ack["body"]
 
     sim.agent_update(tid, state="pending close")

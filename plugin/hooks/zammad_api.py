@@ -200,14 +200,19 @@ class ZammadClient(RestClient):
     def post_article(self, ticket_id: str, article: Article, current: CurrentState | None) -> dict:
         """A note, or a public reply of the ticket's channel type: an e-mail to the
         requester for e-mail tickets (Zammad sends it), else a web reply. The text is
-        escaped into HTML and ends with the intent's marker, so a retry finds it."""
+        escaped into HTML and ends with the intent's marker, so a retry finds it.
+
+        A public reply is sent as `System`, as Zammad's own trigger auto-replies are: only
+        an Agent's public article sets `first_response_at`, so the plugin's acknowledgement
+        does not meet the desk's first-response SLA for it. Zammad still mails it (only a
+        Customer sender is not communicated)."""
         body = {"ticket_id": int(ticket_id), "internal": not article.public, "content_type": "text/html",
                 "subject": article.title or NOTE_SUBJECT,
                 "body": to_html(article.body) + f"<p><small>Ref {article.marker}</small></p>"}
         if not article.public:
             body["type"] = "note"
         else:
-            body.update(_reply_kind(ticket_id, current))
+            body.update(_reply_kind(ticket_id, current), sender="System")
         return self.request("POST", "/ticket_articles", json=body)
 
     # -- history ----------------------------------------------------------------
