@@ -33,7 +33,7 @@ def notices(ticket: Ticket, ctx: StepContext, comm: Communication, facts: Mappin
     about = facts.get("outage")
     if about and facts.get("outage_resolved"):
         out.append(Notice("outage_resolved", "outage_resolved", ("requester",), outage_fields(about, comm)))
-    elif about:
+    elif about and not facts.get("outage_over"):
         out.append(Notice("known_outage", "known_outage", ("requester",), outage_fields(about, comm)))
     return out
 

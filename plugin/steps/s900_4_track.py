@@ -119,9 +119,11 @@ def _outage(ticket: Ticket, ctx: StepContext, cfg: Tracking, kind, known: Mappin
     facts = found.facts if found is not None else {}
     parent = ctx.ledger.outage_parent
     if known.get("outage_of") and parent:
-        solved = kind(parent.get("state")) in ("resolved", "closed")
-        return Findings(STEP, facts={"outage_of": known["outage_of"], "outage": _about(parent),
-                                     "outage_resolved": solved})
+        # Told of the fix only while its own ticket is still open: a requester whose ticket
+        # was closed meanwhile has heard the end already.
+        over = kind(parent.get("state")) in ("resolved", "closed")
+        return Findings(STEP, facts={"outage_of": known["outage_of"], "outage": _about(parent), "outage_over": over,
+                                     "outage_resolved": over and kind(ticket.state) not in ("resolved", "closed")})
     if ctx.ledger.outage_linked and kind(ticket.state) in ("resolved", "closed"):
         # A major event solved: wake every linked ticket, whose own run tells its requester.
         return Findings(STEP, timers=tuple(
