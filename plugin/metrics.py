@@ -83,6 +83,8 @@ KPI_GAUGES = (
     ("reopened", "Tickets reopened after they were solved", "reopened"),
     ("repeat", "Repeat queries", "repeat"),
     ("satisfied_share", "Share of survey answers that were satisfied (满意)", "satisfied_share"),
+    ("self_help_resolution", "Share of tickets with knowledge suggestions resolved without an agent's "
+                             "public reply", "self_help_resolution"),
 )
 
 
@@ -94,25 +96,33 @@ def _kpi_sums(conn, now) -> dict[str, tuple[dict, int]]:
 
     cols = [expr.label(name) for name, expr in SUMS.items()]
     risky = func.sum(case((f.c.sla_at_risk.is_(True) & f.c.resolved_at.is_(None), 1), else_=0))
-    rows = conn.execute(select(f.c.platform, risky.label("at_risk"), *cols)
+    stale = func.sum(case((f.c.stale_level >= 1, 1), else_=0))
+    outage = func.sum(case((f.c.outage_of.is_not(None), 1), else_=0))
+    rows = conn.execute(select(f.c.platform, risky.label("at_risk"), stale.label("stale"), outage.label("outage"),
+                               *cols)
                         .where(f.c.created_at >= now - KPI_WINDOW).group_by(f.c.platform)).mappings()
-    return {r["platform"]: (figures({k: float(r[k] or 0) for k in SUMS}), int(r["at_risk"] or 0))
-            for r in rows}
+    return {r["platform"]: (figures({k: float(r[k] or 0) for k in SUMS}), int(r["at_risk"] or 0),
+                            int(r["stale"] or 0), int(r["outage"] or 0)) for r in rows}
 
 
-def _kpis(by_platform: dict[str, tuple[dict, int]]):
+def _kpis(by_platform: dict[str, tuple[dict, int, int, int]]):
     for name, doc, key in KPI_GAUGES:
         g = GaugeMetricFamily(f"enricher_kpi_{name}", f"{doc} (tickets of the last 30 days)",
                               labels=["platform"])
-        for platform, (figs, _) in sorted(by_platform.items()):
+        for platform, (figs, *_) in sorted(by_platform.items()):
             if figs[key] is not None:
                 g.add_metric([platform], figs[key])
         yield g
-    risk = GaugeMetricFamily("enricher_kpi_sla_at_risk", "Open tickets whose SLA is at risk now",
-                             labels=["platform"])
-    for platform, (_, n) in sorted(by_platform.items()):
-        risk.add_metric([platform], n)
-    yield risk
+    counts = (("enricher_kpi_sla_at_risk", "Open tickets whose SLA is at risk now"),
+              ("enricher_tickets_stale", "Tickets escalated as stale and without progress since "
+                                         "(tickets of the last 30 days)"),
+              ("enricher_tickets_known_outage", "Tickets linked to a major event as a known outage "
+                                                "(tickets of the last 30 days)"))
+    for i, (name, doc) in enumerate(counts, start=1):
+        g = GaugeMetricFamily(name, doc, labels=["platform"])
+        for platform, row in sorted(by_platform.items()):
+            g.add_metric([platform], row[i])
+        yield g
 
 
 def _gauge(name, doc, labels, rows):
