@@ -83,8 +83,8 @@ KPI_GAUGES = (
     ("reopened", "Tickets reopened after they were solved", "reopened"),
     ("repeat", "Repeat queries", "repeat"),
     ("satisfied_share", "Share of survey answers that were satisfied (满意)", "satisfied_share"),
-    ("self_help_resolution", "Share of tickets with knowledge suggestions resolved without an agent's "
-                             "public reply", "self_help_resolution"),
+    ("self_help_resolution", ("Share of tickets with knowledge suggestions resolved without an agent's "
+                             "public reply"), "self_help_resolution"),
 )
 
 
@@ -114,10 +114,10 @@ def _kpis(by_platform: dict[str, tuple[dict, int, int, int]]):
                 g.add_metric([platform], figs[key])
         yield g
     counts = (("enricher_kpi_sla_at_risk", "Open tickets whose SLA is at risk now"),
-              ("enricher_tickets_stale", "Tickets escalated as stale and without progress since "
-                                         "(tickets of the last 30 days)"),
-              ("enricher_tickets_known_outage", "Tickets linked to a major event as a known outage "
-                                                "(tickets of the last 30 days)"))
+              ("enricher_tickets_stale", ("Tickets escalated as stale and without progress since "
+                                         "(tickets of the last 30 days)")),
+              ("enricher_tickets_known_outage", ("Tickets linked to a major event as a known outage "
+                                                "(tickets of the last 30 days)")))
     for i, (name, doc) in enumerate(counts, start=1):
         g = GaugeMetricFamily(name, doc, labels=["platform"])
         for platform, row in sorted(by_platform.items()):
