@@ -97,3 +97,47 @@ def test_a_linked_ticket_hears_of_the_fix_only_while_open(tmp_path, own_state, p
                                                  outage_parent={**MAJOR, "state": parent_state}))
     assert out.facts["outage_resolved"] is told and out.facts["outage_of"] == "90"
     assert out.facts["outage_over"] is (parent_state == "closed")
+
+
+# -- on Jira: the same, through the Jira Cloud and Data Center simulators ---------------
+
+@pytest.mark.parametrize("flavor", ["cloud", "dc"])
+def test_known_outage_on_jira_links_relates_and_tells_once_then_the_fix(make_settings, flavor):
+    from plugin import timers
+    from plugin.jobs import handlers
+    from plugin.simulators.jira import JiraSimulator
+    from tests.jira_helpers import drain
+    from tests.test_worker_jira import make_setup
+
+    with JiraSimulator(flavor=flavor, api_token="pat-1" if flavor == "dc" else "sim-token") as sim:
+        ledger, queue, processor, _ = make_setup(make_settings, sim)
+        scheduler = timers.Scheduler(ledger, handlers(processor.settings, queue), processor.dispatcher)
+        n = iter(range(100))
+
+        def deliver(key, event="jira:issue_updated"):
+            pk, _ = ledger.accept("jira", f"d{next(n)}", key, event, sim.webhook_body(event, key))
+            queue.enqueue(pk)
+            drain(queue)
+            assert ledger.delivery(pk)["status"] == "done"
+
+        def said(key, words):
+            return [c for c in sim.issues[key]["comments"] if words in str(c["body"]) and c["public"]]
+
+        major = sim.create_request("邮件系统宕机，全公司无法收发邮件", "Exchange 服务器宕机，所有人无法收发邮件。",
+                                   "it.ops@acme.example", "运维值班")
+        deliver(major, "jira:issue_created")
+        follower = sim.create_request("无法收发邮件", "从刚才开始邮件发不出去也收不到。", "li.na@acme.example", "李娜")
+        deliver(follower, "jira:issue_created")
+        deliver(follower, "jira:issue_created")                            # delivered twice: said once
+        assert "enrich:known-outage" in sim.issues[follower]["fields"]["labels"]
+        [link] = sim.issues[follower]["fields"]["issuelinks"]
+        assert link["type"]["name"] == "Relates" and major in str(link)
+        assert len(said(follower, "服务台已经知晓")) == 1
+
+        sim.agent_update(major, status="Resolved")
+        deliver(major)
+        scheduler.tick()
+        drain(queue)
+        scheduler.tick()
+        drain(queue)
+        assert len(said(follower, "服务应已恢复")) == 1 and len(said(follower, "服务台已经知晓")) == 1
