@@ -52,7 +52,10 @@ def test_the_quarter_opens_on_a_phone_and_shows_the_reports_figures(served, tmp_
     assert f"{summary['avg_response_minutes']:.1f} min" in page
     assert f"{100 * summary['response_attainment']:.1f}%" in page
     assert page.count("<svg") >= 4 and len(report["trend"]) == 14        # a quarter, by week
-    assert all(f'id="def-{fid}"' in page for fid in ("tickets", "sla_attainment", "avg_waiting_share"))
+    assert all(f'id="def-{fid}"' in page
+               for fid in ("tickets", "sla_attainment", "avg_waiting_share", "self_help_resolution"))
+    assert f"{summary['self_help_resolved']} / {summary['self_help_judged']} 张 tickets" in page
+    assert summary["self_help_judged"] > 0
     for agent in sample.AGENTS:
         assert agent in page
     assert TOKEN not in page

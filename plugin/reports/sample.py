@@ -57,7 +57,17 @@ def _row(rnd: random.Random, n: int, day: date, tz: ZoneInfo, platform: str) -> 
         "response_breached": response > 5, "sla_breached": (resolution > 1440) if solved else None,
         "sla_at_risk": False, "reopened": rnd.random() < 0.04, "repeat": rnd.random() < 0.06,
         "misclassified": False, "satisfaction": rnd.choice((1, 1, 1, 2, 3, None, None)) if solved else None,
+        **_knowledge(n, solved),
     }
+
+
+def _knowledge(n: int, solved: bool) -> dict[str, Any]:
+    """A third of the tickets got knowledge suggestions; a quarter of those solved were
+    solved by self-help. Its own generator, so the columns above keep their values."""
+    rnd = random.Random(n * 7919)
+    suggested = rnd.randint(1, 3) if rnd.random() < 0.33 else 0
+    return {"knowledge_suggested": suggested or None,
+            "self_help_resolved": (rnd.random() < 0.25) if suggested and solved else None}
 
 
 def fill(engine: Any, first: date, last: date, per_day: int, *, batch: int = 5000, **kw: Any) -> int:
