@@ -39,6 +39,9 @@ class Calendar:
     level: str = OFFICE                       # 5x8: working minutes; 7x24: every minute
     days: Mapping[date, bool] = field(default_factory=dict)   # the desk's own: True = working
     holidays: str = "cn"                      # cn: official calendar with 调休; none: weekends only
+    # Years the desk declared in `days` (e.g. next year's holidays, published before the
+    # holiday package covers them): there, a day not listed is a working day Monday to Friday.
+    declared_years: frozenset[int] = frozenset()
 
     # -- days -------------------------------------------------------------------------
     def is_working_day(self, day: date) -> bool:
@@ -48,7 +51,12 @@ class Calendar:
             return self.days[day]
         if self.holidays == "none":
             return day.weekday() < 5
-        return _official_workday(day)
+        try:
+            return _official_workday(day)
+        except CalendarError:
+            if day.year in self.declared_years:
+                return day.weekday() < 5
+            raise
 
     def periods(self, day: date) -> list[tuple[datetime, datetime]]:
         """The day's working periods as UTC instants."""
@@ -121,7 +129,8 @@ def _official_workday(day: date) -> bool:
         raise CalendarError(
             f"the official holiday data covers {first}-{last}; {day.isoformat()} is not covered: "
             "list that year's holidays and make-up working days under calendar.days in the "
-            "settings file, or upgrade the chinese-calendar package") from None
+            "settings file (its other days then count Monday to Friday), or upgrade the "
+            "chinese-calendar package") from None
 
 
 def for_level(base: Calendar, level: str | None) -> Calendar | None:
@@ -149,7 +158,8 @@ def from_settings(section: Mapping[str, Any] | None) -> Calendar:
     holidays = section.get("holidays", "cn")
     if holidays not in ("cn", "none"):
         raise SettingsError("calendar.holidays: cn (official calendar with 调休) or none (weekends only)")
-    return Calendar(zone=zone, hours=hours, days=days, holidays=holidays)
+    return Calendar(zone=zone, hours=hours, days=days, holidays=holidays,
+                    declared_years=frozenset(d.year for d in days))
 
 
 def _hours(text: str) -> tuple[time, time]:

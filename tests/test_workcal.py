@@ -67,6 +67,19 @@ def test_a_year_the_data_does_not_cover_is_a_clear_error_not_a_guess():
     assert own.working_minutes(at(2027, 3, 2, 9), at(2027, 3, 2, 10)) == 60
 
 
+def test_a_year_the_desk_declares_counts_its_other_days_monday_to_friday():
+    """Next year's holidays are published before the holiday package covers them: listing
+    them is enough; the year's other days are then working days Monday to Friday."""
+    desk = from_settings({"days": {"2027-01-01": "holiday", "2027-02-06": "workday"}})
+    assert not desk.is_working_day(date(2027, 1, 1))                   # listed: New Year
+    assert desk.is_working_day(date(2027, 2, 6))                       # listed: a make-up Saturday
+    assert desk.is_working_day(date(2027, 1, 4)) and not desk.is_working_day(date(2027, 1, 9))
+    # Thursday 31 Dec 2026 17:00 (official data) to Monday 4 Jan 2027 10:00: 60 + 60 minutes.
+    assert desk.working_minutes(at(2026, 12, 31, 17), at(2027, 1, 4, 10)) == 120
+    with pytest.raises(CalendarError, match="2028-03-01 is not covered"):
+        desk.is_working_day(date(2028, 3, 1))                          # a year nobody declared
+
+
 def test_the_desks_own_calendar_and_hours_override_the_defaults():
     desk = from_settings({"time_zone": "Europe/Berlin", "working_hours": ["08:00-16:00"],
                           "days": {"2026-12-24": "holiday"}, "holidays": "none"})
