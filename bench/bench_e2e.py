@@ -84,7 +84,7 @@ def call_kind(method: str, path: str, query: dict) -> str:
     path = path.removeprefix("/api/v1")
     if re.fullmatch(r"/tickets/\d+", path):
         return f"{method} /tickets/{{id}}" + ("?all=true" if query.get("all") == "true" else "")
-    return f"{method} {path}"
+    return f"{method} " + re.sub(r"/\d+(?=/|$)", "/{id}", path)      # /ticket_history/1079 -> /{id}
 
 
 def call_ticket(path: str, body: dict) -> int | None:
