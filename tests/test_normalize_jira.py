@@ -123,9 +123,18 @@ def test_to_text(value, text):
     assert to_text(value) == text
 
 
-@pytest.mark.parametrize("text", ["one line", "line one\nline two", "para one\n\npara two\nmore"])
+@pytest.mark.parametrize("text", ["one line", "line one\nline two", "para one\n\npara two\nmore",
+                                  "满意 https://desk.example.com/feedback/abc.def-1。谢谢\n(see https://kb.example.com/a?b=1)."])
 def test_adf_round_trip(text):
     assert to_text(from_text(text)) == text
+
+
+def test_web_addresses_become_links_without_their_trailing_punctuation():
+    [para] = from_text("评价：https://desk.example.com/feedback/abc.def-1。或 (https://kb.example.com/a?b=1).")["content"]
+    links = [(n["text"], n["marks"][0]["attrs"]["href"]) for n in para["content"] if n.get("marks")]
+    assert links == [("https://desk.example.com/feedback/abc.def-1", "https://desk.example.com/feedback/abc.def-1"),
+                     ("https://kb.example.com/a?b=1", "https://kb.example.com/a?b=1")]
+    assert [n["text"] for n in para["content"] if not n.get("marks")] == ["评价：", "。或 (", ")."]
 
 
 # -- odd shapes: skipped and said so, never a dead letter (issue 9) ------------------

@@ -3,6 +3,7 @@ rich text (descriptions, comments, multi-line fields) as ADF; webhooks, REST v2 
 Data Center use plain wiki strings. Only what an enrichment note needs is kept."""
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -44,15 +45,33 @@ def _text(node: Mapping[str, Any], depth: int = 0) -> str:
     return inner + "\n" if kind in _BLOCKS else inner
 
 
+# A web address in plain text: up to whitespace, without trailing punctuation that ends a
+# sentence (Chinese full-width punctuation included).
+_URL = re.compile(r"https?://[^\s<>\"'，。；、）】]+[^\s<>\"'，。；、）】.,;:!?)\]]")
+
+
 def from_text(text: str) -> dict:
-    """Blank lines separate paragraphs; single newlines are hard breaks."""
+    """Blank lines separate paragraphs; single newlines are hard breaks; web addresses
+    become links (ADF renders plain text as it is, so a bare URL would not be clickable)."""
     paragraphs = []
     for block in text.split("\n\n"):
         content: list[dict] = []
         for i, line in enumerate(block.split("\n")):
             if i:
                 content.append({"type": "hardBreak"})
-            if line:
-                content.append({"type": "text", "text": line})
+            content += _linked(line)
         paragraphs.append({"type": "paragraph", "content": content})
     return {"type": "doc", "version": 1, "content": paragraphs}
+
+
+def _linked(line: str) -> list[dict]:
+    out: list[dict] = []
+    at = 0
+    for m in _URL.finditer(line):
+        if m.start() > at:
+            out.append({"type": "text", "text": line[at:m.start()]})
+        out.append({"type": "text", "text": m[0], "marks": [{"type": "link", "attrs": {"href": m[0]}}]})
+        at = m.end()
+    if at < len(line):
+        out.append({"type": "text", "text": line[at:]})
+    return out
