@@ -26,6 +26,10 @@ def canon(value: Any) -> str:
     return str(value)
 
 
+# In the ledger's record of what the plugin wrote on a ticket: which step wrote each field.
+WRITTEN_BY = "_written_by"
+
+
 @dataclass(frozen=True)
 class Requester:
     id: str

@@ -118,6 +118,16 @@ def links_to_add(ticket_id: str, current: CurrentState, findings: list[Findings]
     return tuple(wanted.values())
 
 
+def owners(findings: list[Findings], fields: Mapping[str, Any]) -> dict[str, str]:
+    """Which step wrote each field of `fields` (the last one, as `desired` merges them): a
+    correction is a correction of that step's work (a verification policy's group is no
+    misclassification)."""
+    out: dict[str, str] = {}
+    for f in findings:
+        out.update({name: f.step for name in f.fields if name in fields})
+    return out
+
+
 def render_note(findings: list[Findings]) -> str:
     lines = [line for f in findings for line in f.note]
     return "\n".join([f"[{NOTE_HEADER}]", *lines]) if lines else f"[{NOTE_HEADER}]"

@@ -20,7 +20,7 @@ from .errors import EnricherError, PlatformError
 from .hooks import ADAPTERS
 from .hooks import knowledge as kb
 from .hooks.markup import marker
-from .models import Intent, StepContext, Ticket
+from .models import WRITTEN_BY, Intent, StepContext, Ticket
 from .notifiers.dispatcher import Dispatcher
 from .store import Ledger, utcnow
 from .verify.directory import directory_of
@@ -167,7 +167,8 @@ class Processor:
         facts = pipeline.facts_of(found)
         corrections = _corrections(facts)
         wanted, _, _ = pipeline.desired(found, self.allowed_fields, self.allowed_tags)
-        written = {**previous, **wanted, **{c["field"]: c.get("to") for c in corrections}}
+        written = {**previous, **wanted, **{c["field"]: c.get("to") for c in corrections},
+                   WRITTEN_BY: {**(previous.get(WRITTEN_BY) or {}), **pipeline.owners(found, wanted)}}
         made = [(c.method, c.path, c.status) for c in calls if c.changes]
         outcome = "shadow" if self.shadow else "enriched" if made else "unchanged"
         detail = f"fields missing on the platform: {', '.join(left_out)}" if left_out else None

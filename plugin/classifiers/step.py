@@ -14,7 +14,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from ..models import Findings, StepContext, Ticket
+from ..models import WRITTEN_BY, Findings, StepContext, Ticket
 from . import rules
 from .catalog import ClassificationSettings
 from .explain import major_why, reason
@@ -107,8 +107,10 @@ def decide(text: str, model: Any, s: ClassificationSettings) -> Decision:
 def corrections(ticket: Ticket, previous: Mapping[str, Any], s: ClassificationSettings) -> list[dict]:
     """Where an agent changed what the plugin wrote: a misclassification for the ledger."""
     out = []
-    suggested = previous.get("enrich_group")
-    triaged = previous.get("enrich_triage") in (True, "true", "True")
+    # A group another step set (a verification policy's) is not this step's suggestion.
+    ours = (previous.get(WRITTEN_BY) or {}).get("enrich_group", STEP) == STEP
+    suggested = previous.get("enrich_group") if ours else None
+    triaged = previous.get("enrich_triage") in (True, "true", "True") or not ours
     # A triage suggestion is not a classification: changing it is no misclassification.
     for name in ("enrich_category",) + (() if triaged else ("enrich_group",)):
         before, now = previous.get(name), ticket.fields.get(name)

@@ -119,6 +119,26 @@ def test_a_policy_routes_through_enrich_group_after_classification():
     assert "enrich_group" not in run().fields          # verified: no policy, classification's group stays
 
 
+def test_an_agent_moving_a_ticket_out_of_a_policy_group_is_no_misclassification():
+    """Which step wrote a field is recorded with it: the classification counts a correction
+    only of its own suggestion, not of the verification policy's group."""
+    from plugin.classifiers.step import corrections, settings_of
+    from plugin.models import WRITTEN_BY
+    from plugin.settings import load_settings
+    first = Findings("classification", fields={"enrich_group": "业务系统支持组", "enrich_category": "a/b/c"})
+    policy = Findings("verification", fields={"enrich_group": "合同管理组"})
+    wanted, _, _ = pipeline.desired([first, policy], ["enrich_group", "enrich_category"])
+    owners = pipeline.owners([first, policy], wanted)
+    assert owners == {"enrich_group": "verification", "enrich_category": "classification"}
+    s = settings_of(StepContext(settings=load_settings(environ={})))
+    moved = replace(ticket(), group="一线服务台", fields={"enrich_group": "一线服务台", "enrich_category": "a/b/c"})
+    assert corrections(moved, {**wanted, WRITTEN_BY: owners}, s) == []
+    # The same move away from the classification's own suggestion is one.
+    own = {"enrich_group": "业务系统支持组", "enrich_category": "a/b/c",
+           WRITTEN_BY: {"enrich_group": "classification", "enrich_category": "classification"}}
+    assert [c["field"] for c in corrections(moved, own, s)] == ["enrich_group"]
+
+
 def test_after_hours_commitment_is_in_facts_and_note():
     late = replace(ticket(), created_at=datetime(2026, 3, 6, 11, 0, tzinfo=UTC))   # Friday 19:00 Shanghai
     found = run(t=late)
