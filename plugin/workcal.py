@@ -133,6 +133,11 @@ def _official_workday(day: date) -> bool:
             "chinese-calendar package") from None
 
 
+def of(settings: Any) -> Calendar:
+    """The desk's calendar from the settings (validated at load), or the default one."""
+    return getattr(settings, "calendar", None) or Calendar()
+
+
 def for_level(base: Calendar, level: str | None) -> Calendar | None:
     """The calendar of a catalog item's service level; None when it sets no clock
     ('by meeting time', '-')."""

@@ -16,10 +16,10 @@ from typing import Any
 
 from flask import Blueprint, current_app, render_template, request
 
+from .. import workcal
 from ..notifiers import config, survey
 from ..notifiers.commitment import when
 from ..store import utcnow
-from ..workcal import Calendar
 from . import votes
 from .texts import TEXTS
 
@@ -102,4 +102,4 @@ def _page(name: str, language: str, status: int, **values: Any):
 
 def _zone():
     settings = current_app.extensions["enricher"].settings
-    return (getattr(settings, "calendar", None) or Calendar()).zone
+    return workcal.of(settings).zone

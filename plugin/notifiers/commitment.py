@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from .. import workcal
 from ..workcal import ALWAYS, Calendar, for_level
 from .config import Communication
 
@@ -28,7 +29,7 @@ def service_level(facts: Mapping[str, Any], settings: Any) -> str | None:
 def calendar_for(facts: Mapping[str, Any], settings: Any) -> Calendar:
     """The calendar of the ticket's catalog item; the desk's own when the item sets no
     clock of its own (meeting support, or not classified yet)."""
-    base = getattr(settings, "calendar", None) or Calendar()
+    base = workcal.of(settings)
     return for_level(base, service_level(facts, settings)) or base
 
 

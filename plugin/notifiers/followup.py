@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from .. import workcal
 from ..models import StepContext, Ticket, TimerRequest
 from ..workcal import Calendar
 from .commitment import when
@@ -41,17 +42,17 @@ def due(ticket: Ticket, ctx: StepContext, comm: Communication, channels: list[st
     if ctx.ledger.timers.get(TimerRequest(name, KIND, now).key(ticket.platform, ticket.id)) == "cancelled":
         return [], []
     base = _at(done[-1] if done else asked, asked)
-    due_at = _calendar(ctx).add_working_minutes(base, comm.followup_hours * 60)
+    due_at = workcal.of(ctx.settings).add_working_minutes(base, comm.followup_hours * 60)
     if _answered(ticket, asked):
         return [], [TimerRequest(name, KIND, due_at, cancel=True)]
     if now < due_at:
         return [], [TimerRequest(name, KIND, due_at, payload={"question": event, "attempt": attempt})]
     about = {"attempt": attempt, "max": comm.followup_max, "asked": asked.get("title") or "",
              "attempts": min(attempt - 1, comm.followup_max)}
-    fields = followup_fields(about, _at(asked, asked), _calendar(ctx))
+    fields = followup_fields(about, _at(asked, asked), workcal.of(ctx.settings))
     if attempt > comm.followup_max:
         return [Notice("no_answer", f"no_answer.{event}", ("staff",), fields, channel="ticket")], []
-    nxt = _calendar(ctx).add_working_minutes(now, comm.followup_hours * 60)
+    nxt = workcal.of(ctx.settings).add_working_minutes(now, comm.followup_hours * 60)
     notice = Notice("followup", f"followup.{event}.{attempt}", ("requester",), fields,
                     data={"at": now.isoformat(), "attempt": attempt, "question": event},
                     channel=_next_channel(channels, asked["channel"], attempt))
@@ -78,9 +79,6 @@ def _at(row: Mapping[str, Any], asked: Mapping[str, Any]) -> datetime:
     stamp = (row.get("data") or {}).get("at") or (asked.get("data") or {}).get("at")
     return datetime.fromisoformat(stamp) if stamp else row["created_at"]
 
-
-def _calendar(ctx: StepContext) -> Calendar:
-    return getattr(ctx.settings, "calendar", None) or Calendar()
 
 
 def _next_channel(channels: list[str], first: str, attempt: int) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from .. import workcal
 from ..models import Requester, StepContext, Ticket
 from . import config, context, followup, lifecycle, satisfaction
 from .config import Communication
@@ -75,7 +76,7 @@ def notice_fields(notice: str, ticket: Ticket, settings: Any, comm: Communicatio
     if notice in ("followup", "no_answer"):
         about = {"attempt": 1, "max": max(comm.followup_max, 1), "attempts": max(comm.followup_max, 1),
                  "asked": f"已处理，请确认：#{ticket.number} {ticket.title}"}
-        return followup.followup_fields(about, AT, getattr(settings, "calendar", None) or _calendar())
+        return followup.followup_fields(about, AT, workcal.of(settings))
     if notice == "dissatisfied":
         return satisfaction.vote_fields({"code": 3, "comment": "等了三天才有人处理 / waited three days"})
     if notice == "major_event":
@@ -124,7 +125,3 @@ class _With:
             return self._values[name]
         return getattr(self._settings, name)
 
-
-def _calendar():
-    from ..workcal import Calendar
-    return Calendar()

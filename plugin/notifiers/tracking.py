@@ -15,10 +15,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from .. import workcal
 from ..models import StepContext, Ticket
 from ..tracking.config import Contact
 from ..tracking.config import of as tracking_of
-from ..workcal import Calendar
 from .commitment import when
 from .config import Communication
 from .lifecycle import Fields, Notice
@@ -52,7 +52,7 @@ def lead_of(ticket: Ticket, ctx: StepContext, audience: str) -> Contact | None:
 
 
 def stale_fields(esc: Mapping[str, Any], ticket: Ticket, ctx: StepContext) -> Fields:
-    cal = getattr(ctx.settings, "calendar", None) or Calendar()
+    cal = workcal.of(ctx.settings)
     since = datetime.fromisoformat(esc["since"]) if esc.get("since") else None
     lead = lead_of(ticket, ctx, "lead")
     manager = lead_of(ticket, ctx, "manager")

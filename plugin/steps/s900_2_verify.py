@@ -16,13 +16,13 @@ this step runs after classification, and the plan takes the later step's value.
 """
 from __future__ import annotations
 
+from .. import workcal
 from ..classifiers.catalog import CatalogItem, find_item
 from ..classifiers.step import settings_of as classification_settings
 from ..models import Findings, Link, StepContext, Ticket
 from ..verify import entitlement, identity, outcome, protected, repeats, scope
 from ..verify.config import VerificationSettings, settings_of
 from ..verify.model import Check, Directory, Say
-from ..workcal import Calendar
 from .base import StepSpec
 
 STEP = "verification"
@@ -47,7 +47,7 @@ def verify(ticket: Ticket, ctx: StepContext) -> Findings:
 
 def run_checks(ticket: Ticket, ctx: StepContext, cfg: VerificationSettings) -> list[Check]:
     item_id, item = _item(ctx)
-    calendar = getattr(ctx.settings, "calendar", None) or Calendar()
+    calendar = workcal.of(ctx.settings)
     arrived = ticket.created_at or ctx.now
     d = ctx.directory if isinstance(ctx.directory, Directory) else Directory()
     checks = [identity.check(d, cfg)]

@@ -19,8 +19,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from ..classifiers.items import find_item
-from ..classifiers.step import settings_of
+from .. import workcal
+from ..kpi.config import kpi_settings
 from ..models import Findings, Link, StepContext, Ticket, TimerRequest
 from ..notifiers.config import of as communication_of
 from ..store import aware
@@ -29,7 +29,7 @@ from ..tracking.config import Tracking
 from ..tracking.config import of as tracking_of
 from ..workcal import Calendar, CalendarError, for_level
 from .base import StepSpec
-from .s902_measure import priority_of
+from .s902_measure import priority_of, service_level_of
 
 STEP = "tracking"
 TAG_STALE = "enrich:stale"
@@ -101,12 +101,9 @@ def _stream(ctx: StepContext, known: Mapping[str, Any]) -> str | None:
 
 
 def _calendar(ctx: StepContext, ticket: Ticket) -> Calendar:
-    base = getattr(ctx.settings, "calendar", None) or Calendar()
-    found = ctx.found.get("classification")
-    catalog = settings_of(ctx).catalog
-    item = find_item(catalog, found.facts.get("category") if found is not None else None) \
-        or find_item(catalog, ticket.fields.get("enrich_category"))
-    return (for_level(base, item.service_level) if item else None) or base
+    """The clock of the ticket's service level, as the KPI step keeps it (no clock: desk hours)."""
+    base = workcal.of(ctx.settings)
+    return for_level(base, service_level_of(ticket, ctx, kpi_settings(ctx.settings))[1]) or base
 
 
 # -- known outages ------------------------------------------------------------------

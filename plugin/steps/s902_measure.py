@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from .. import workcal
 from ..classifiers.items import find_item
 from ..classifiers.step import settings_of
 from ..kpi import flags
@@ -37,7 +38,7 @@ def measure(ticket: Ticket, ctx: StepContext) -> Findings:
     if ctx.history is None:
         return Findings(STEP, facts={"measured": False, "reason": "no history"})
     cfg = kpi_settings(ctx.settings)
-    base = getattr(ctx.settings, "calendar", None) or Calendar()
+    base = workcal.of(ctx.settings)
     item_id, level = service_level_of(ticket, ctx, cfg)
     cal = for_level(base, level) or base           # no clock: minutes still on the desk's hours
     try:

@@ -29,6 +29,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from .. import workcal
 from ..notifiers import config as comm_config
 from ..notifiers.context import link
 from ..workcal import ALWAYS, Calendar, CalendarError
@@ -93,7 +94,7 @@ class _Env:
 def compose(rows: Iterable[Mapping[str, Any]], now: datetime, settings: Any) -> list[Digest]:
     """One Digest per group lead with open tickets, and the manager's for groups without one."""
     tr = config.of(settings)
-    env = _Env(now, getattr(settings, "calendar", None) or Calendar(), comm_config.of(settings).state_kind,
+    env = _Env(now, workcal.of(settings), comm_config.of(settings).state_kind,
                tr.waiting_hours, tr.digest_max, settings)
     led: dict[str, list[Mapping[str, Any]]] = {}
     unled: list[Mapping[str, Any]] = []

@@ -24,13 +24,13 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 
-from .. import outbox, timers
+from .. import outbox, timers, workcal
 from ..models import Intent
 from ..notifiers import config as comm_config
 from ..notifiers import templates
 from ..store import aware
 from ..tables import ticket_facts
-from ..workcal import Calendar, CalendarError
+from ..workcal import CalendarError
 from . import config, contacts
 from .digest import Digest, compose, is_due, next_due
 from .digest_text import fields
@@ -56,7 +56,7 @@ def ensure(ledger: Any, settings: Any, now: datetime) -> None:
         timers.cancel(ledger, KIND)
         return
     templates.notice(KIND, settings)
-    due = next_due(now, _calendar(settings), config.of(settings).digest_at)
+    due = next_due(now, workcal.of(settings), config.of(settings).digest_at)
     if not timers.schedule(ledger, KIND, KIND, due, reset=True):
         timers.bring_forward(ledger, KIND, due)       # an earlier digest time; a missed one fires as it is
 
@@ -65,7 +65,7 @@ def run(settings: Any, ledger: Any, now: datetime) -> datetime | None:
     """The timer's handler: send today's digests if they are due; the next time."""
     if not wanted(settings):
         return None
-    calendar, at = _calendar(settings), config.of(settings).digest_at
+    calendar, at = workcal.of(settings), config.of(settings).digest_at
     try:
         due = is_due(now, calendar, at)
     except CalendarError as exc:
@@ -78,7 +78,7 @@ def run(settings: Any, ledger: Any, now: datetime) -> datetime | None:
 
 def send(settings: Any, ledger: Any, now: datetime) -> int:
     """Compose, render and store today's digests in one transaction. Returns how many."""
-    day = now.astimezone(_calendar(settings).zone).date()
+    day = now.astimezone(workcal.of(settings).zone).date()
     rows = open_rows(ledger, settings)
     digests = compose(rows, now, settings)
     messages = [m for m in (message(d, settings, day) for d in digests) if m is not None]
@@ -129,6 +129,3 @@ def open_rows(ledger: Any, settings: Any) -> list[dict[str, Any]]:
 def _aware(row: Mapping[str, Any]) -> dict[str, Any]:
     return {k: aware(v) if isinstance(v, datetime) else v for k, v in row.items()}
 
-
-def _calendar(settings: Any) -> Calendar:
-    return getattr(settings, "calendar", None) or Calendar()
