@@ -1,7 +1,7 @@
 """Intake throughput: signed Zammad webhooks per second durably accepted, and ack latency.
 
-Production path: `desk-enricher serve --no-worker --web-workers 4` (gunicorn, serve's
-default worker model unless --worker-class says otherwise) in a subprocess, a Zammad
+Production path: `desk-enricher serve --no-worker` (gunicorn, serve's default worker
+model and number of web workers unless --worker-class / --web-workers say otherwise) in a subprocess, a Zammad
 simulator in this process (for /users/me), and
 16 concurrent clients posting the real 9 KB fixture, each request with its own
 X-Zammad-Delivery and a valid HMAC-SHA1 signature. Every response must be 202, and
@@ -309,7 +309,8 @@ def main() -> int:
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--procs", type=int, default=2, help="load-generator processes (python client)")
     ap.add_argument("--client", choices=["python", "wrk"], default="python")
-    ap.add_argument("--web-workers", type=int, default=4)
+    ap.add_argument("--web-workers", type=int, default=None,
+                    help="serve's --web-workers (default: serve's own)")
     ap.add_argument("--worker-class", default=None,
                     help="serve's --worker-class (default: serve's own); a comma list runs each in turn")
     ap.add_argument("--threads", type=int, default=None, help="serve's --threads (gthread)")
@@ -360,7 +361,8 @@ def main() -> int:
                             **dict(e.split("=", 1) for e in args.env))
         model = (["--worker-class", args.worker_class] if args.worker_class else []) + (
             ["--threads", str(args.threads)] if args.threads else [])
-        service = c.Service(["--no-worker", "--web-workers", str(args.web_workers), *model], env,
+        model += ["--web-workers", str(args.web_workers)] if args.web_workers else []
+        service = c.Service(["--no-worker", *model], env,
                             work / "serve.log")
         with service:
             service.start(port)
@@ -422,7 +424,7 @@ def main() -> int:
     else:
         lost = (len(acked - keys_in_ledger) if acked is not None
                 else max(0, ok - len(keys_in_ledger)))
-    print(f"intake  stage={args.stage} queue={args.queue} ledger={args.db} web-workers={args.web_workers} "
+    print(f"intake  stage={args.stage} queue={args.queue} ledger={args.db} web-workers={args.web_workers or 'default'} "
           f"worker-class={args.worker_class or 'default'} concurrency={args.concurrency} body={len(body)} B")
     print(f"  machine            {before} before the run")
     print(f"  load generator     {gen_note}")

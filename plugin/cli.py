@@ -6,6 +6,7 @@ stderr and exit code 2: no traceback reaches a person.
 from __future__ import annotations
 
 import ctypes
+import os
 import logging
 import signal
 import subprocess
@@ -35,8 +36,9 @@ def cli():
 @cli.command()
 @click.option("--port", default=8080, show_default=True, type=int)
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--web-workers", default=4, show_default=True, type=int,
-              help="gunicorn worker processes for intake")
+@click.option("--web-workers", default=None, type=int,
+              help="gunicorn worker processes for intake [default: gevent one per CPU core, "
+                   "at least 2; sync and gthread 4]")
 @click.option("--worker-class", type=click.Choice(["gevent", "gthread", "sync"]), default="gevent",
               show_default=True,
               help="gunicorn worker model (see `_run_gunicorn` for why gevent)")
@@ -64,12 +66,28 @@ def serve(port, host, web_workers, worker_class, threads, workers, no_worker, in
         _run_gunicorn(lambda: create_app(settings, bot_ids=bot_ids,
                                          insecure=insecure_no_signature),
                       # threads > 1 would turn gunicorn's sync workers into gthread ones
-                      {"bind": f"{host}:{port}", "workers": web_workers, "worker_class": worker_class,
+                      {"bind": f"{host}:{port}", "workers": web_workers or default_web_workers(worker_class),
+                       "worker_class": worker_class,
                        "threads": threads if worker_class == "gthread" else 1})
     finally:
         if child is not None and child.poll() is None:
             child.terminate()
             child.wait(timeout=10)
+
+
+def default_web_workers(worker_class: str) -> int:
+    """gevent: one process per core. A process serves all its connections in turn and
+    intake is CPU plus one ledger commit, so more processes than cores only queue on the
+    ledger's lock (bench_intake.py: 2 workers on 2 cores ~4% more requests per second
+    and less CPU per request than 4). Sync and gthread workers hold one request per
+    thread, so they keep 4 processes."""
+    if worker_class != "gevent":
+        return 4
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:   # pragma: no cover - not Linux
+        cores = os.cpu_count() or 2
+    return max(2, cores)
 
 
 def _spawn_worker(workers):
@@ -92,7 +110,8 @@ def _run_gunicorn(factory, options):
     that send slowly (or not at all) cost a socket each instead of a whole worker. With
     sync workers three such clients held every worker for the full 30 s timeout and
     /healthz waited behind them; gthread only moves that limit to the thread count. The
-    request itself is CPU and one SQLite commit, so greenlets cost no throughput
+    request itself is CPU and one ledger commit, which the requests a process has in hand
+    share (Ledger.accept), so greenlets gain throughput instead of costing it
     (bench/README.md, bench_intake.py --slow-clients). gunicorn stops waiting for a
     request's headers after `keepalive` seconds under gevent; the web layer bounds the
     body (plugin/web.py, BODY_READ_TIMEOUT)."""

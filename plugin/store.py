@@ -11,8 +11,10 @@ import contextlib
 import fcntl
 import os
 import socket
+import sys
 import threading
 import uuid
+import weakref
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,6 +26,32 @@ from .tables import corrections, deliveries, findings, kv, leases, metadata, out
 
 # Prebuilt: compiling a fresh insert per webhook is measurable on the intake path.
 _INSERT_DELIVERY = deliveries.insert()
+
+
+# The longest a webhook waits for others to join its commit (gevent only).
+JOIN_WAIT_SECONDS = 0.005
+
+
+class _Accept:
+    """One webhook waiting for the group commit in Ledger.accept."""
+    __slots__ = ("row", "pk", "new", "error", "done")
+
+    def __init__(self, row: dict[str, Any]):
+        self.row, self.pk, self.new, self.error, self.done = row, None, False, None, False
+
+
+def _let_others_join() -> None:
+    """Under gevent (serve's default) a greenlet runs until it blocks, and a commit blocks
+    the whole process: so before writing, let the loop run the other requests that have
+    arrived up to their own accept, and store them all in one transaction. Threads need
+    no help (they queue on the batch lock while a commit runs); a sync worker has one
+    request at a time."""
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is not None and monkey.is_module_patched("threading"):
+        import gevent
+        # bounded: under a flood of connections the loop might never fall idle
+        with gevent.Timeout(JOIN_WAIT_SECONDS, False):
+            gevent.idle()
 
 
 def utcnow() -> datetime:
@@ -53,6 +81,9 @@ class Ledger:
             self.engine = create_engine(url, pool_pre_ping=True)
             self._lock_path = None
         self._thread_lock = threading.Lock()
+        self._lock_owner, self._lock_file = 0, -1
+        self._pending: list[_Accept] = []
+        self._pending_lock, self._batch_lock = threading.Lock(), threading.Lock()
         from .migrate import upgrade  # one SELECT when already at head; see plugin/migrate.py
         upgrade(self.engine, self._lock_path)
 
@@ -64,13 +95,25 @@ class Ledger:
             with self.engine.begin() as conn:
                 yield conn
             return
-        with self._thread_lock, open(self._lock_path, "a") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
+        with self._thread_lock:
+            fd = self._lock_fd()
+            fcntl.flock(fd, fcntl.LOCK_EX)
             try:
                 with self.engine.begin() as conn:
                     yield conn
             finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def _lock_fd(self) -> int:
+        """The lock file, opened once per process (called under _thread_lock) instead of
+        once per write. Not inherited: after a fork the child shares the parent's open
+        file, and flock on one open file does not exclude the two processes."""
+        pid = os.getpid()
+        if self._lock_owner != pid:
+            self._lock_file = os.open(self._lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            self._lock_owner = pid
+            self._lock_closer = weakref.finalize(self, os.close, self._lock_file)
+        return self._lock_file
 
     def transaction(self):
         """One write transaction (see _write): what modules beside the ledger use."""
@@ -83,20 +126,49 @@ class Ledger:
     # -- deliveries -------------------------------------------------------------
     def accept(self, platform: str, delivery_key: str, ticket_id: str | None, event_name: str,
                body: bytes) -> tuple[int | None, bool]:
-        """Store an accepted webhook. Returns (id, True), or (existing id, False) if seen."""
-        row = {"platform": platform, "delivery_key": delivery_key, "ticket_id": ticket_id,
-               "event": event_name, "status": "queued", "attempts": 0, "body": body,
-               "received_at": utcnow()}
+        """Store an accepted webhook. Returns (id, True), or (existing id, False) if seen.
+
+        Group commit: the webhooks this process has in hand when a transaction starts are
+        stored in it together, one commit (one fsync) for all, and every caller returns
+        only once its own row is committed."""
+        slot = _Accept({"platform": platform, "delivery_key": delivery_key, "ticket_id": ticket_id,
+                        "event": event_name, "status": "queued", "attempts": 0, "body": body,
+                        "received_at": utcnow()})
+        with self._pending_lock:
+            self._pending.append(slot)
+        _let_others_join()
+        with self._batch_lock:
+            if not slot.done:
+                with self._pending_lock:
+                    batch, self._pending = self._pending, []
+                self._accept_batch(batch)
+        if slot.error is not None:
+            raise slot.error
+        return slot.pk, slot.new
+
+    def _accept_batch(self, batch: list[_Accept]) -> None:
         try:
             with self._write() as conn:
-                pk = conn.execute(_INSERT_DELIVERY, row).inserted_primary_key[0]
-            return pk, True
+                for slot in batch:
+                    slot.pk = conn.execute(_INSERT_DELIVERY, slot.row).inserted_primary_key[0]
+            for slot in batch:
+                slot.new = True
         except IntegrityError:
+            if len(batch) > 1:   # one of them was seen before: store each on its own
+                for slot in batch:
+                    self._accept_batch([slot])
+                return
+            row = batch[0].row
             with self.engine.connect() as conn:
-                pk = conn.execute(select(deliveries.c.id).where(
-                    deliveries.c.platform == platform,
-                    deliveries.c.delivery_key == delivery_key)).scalar()
-            return pk, False
+                batch[0].pk = conn.execute(select(deliveries.c.id).where(
+                    deliveries.c.platform == row["platform"],
+                    deliveries.c.delivery_key == row["delivery_key"])).scalar()
+        except Exception as exc:  # noqa: BLE001 - each caller of the batch answers for it
+            for slot in batch:
+                slot.error = exc
+        finally:
+            for slot in batch:
+                slot.done = True
 
     def delivery(self, pk: int) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
@@ -275,6 +347,10 @@ class Ledger:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        with self._thread_lock:
+            if self._lock_owner == os.getpid():
+                self._lock_closer()
+            self._lock_owner, self._lock_file = 0, -1
 
 
 def lease_owner() -> str:
