@@ -2,6 +2,7 @@
 each with a stable key and what to do; exit code 1 when any fails."""
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from .admin import Check
@@ -26,6 +27,7 @@ def run_checks(settings: Any) -> list[Check]:
     out += _store_checks(settings, Ledger, make_huey)
     out.append(_notify_check(settings))
     out.append(_contacts_check(settings))
+    out.append(_calendar_check(settings))
     model = _model_check(settings)
     if model:
         out.append(model)
@@ -109,6 +111,33 @@ def _contacts_check(settings) -> Check:
                  f"{len(people) - len(unreachable)} of {len(people)} contact(s) reachable"
                  + (f"; not: {', '.join(unreachable)}" if unreachable else ""),
                  "set ENRICHER_NOTIFY_<CHANNEL> for those channels (ENRICHER_NOTIFY_EMAIL for e-mail)")
+
+
+# How far ahead `doctor` looks for days the holiday data does not cover.
+CALENDAR_AHEAD_DAYS = 60
+
+
+def _calendar_check(settings, today: date | None = None) -> Check:
+    """The working calendar covers today and the coming weeks. From the first day the
+    holiday data lacks (a year not yet published in chinese-calendar), KPIs, the stale
+    clock and the digest record "not measured": the admin hears of it before, here."""
+    from .workcal import CalendarError, of
+    cal = of(settings)
+    today = today or datetime.now(UTC).astimezone(cal.zone).date()
+    fix = ("list that year's holidays and make-up working days under calendar.days in the "
+           "settings file, or upgrade the chinese-calendar package")
+    for ahead in range(CALENDAR_AHEAD_DAYS + 1):
+        day = today + timedelta(days=ahead)
+        try:
+            cal.is_working_day(day)
+        except CalendarError:
+            if ahead == 0:
+                return Check("calendar", False, f"{day.isoformat()} is not covered by the holiday "
+                                                "data: working time is not measured", fix)
+            return Check("calendar", True, f"covered until {(day - timedelta(days=1)).isoformat()}; "
+                                           f"from {day.isoformat()} working time will not be "
+                                           f"measured unless you {fix}")
+    return Check("calendar", True, f"covered for the next {CALENDAR_AHEAD_DAYS} days")
 
 
 def _model_check(settings) -> Check | None:

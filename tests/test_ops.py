@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -148,3 +149,32 @@ def test_replay_dry_run_lists_and_changes_nothing_then_replays(tmp_path):
     real = CliRunner().invoke(cli, ["replay"], env=env)
     assert "1 dead letter(s) queued again" in real.output
     assert ledger.delivery(pk)["status"] == "queued" and ledger.delivery(pk)["attempts"] == 0
+
+
+def test_doctor_says_when_the_holiday_data_runs_out(make_settings):
+    """chinese-calendar covers the years published so far: the admin hears of the end of
+    the data before working time stops being measured, and what to do about it."""
+    import dataclasses
+
+    import chinese_calendar
+
+    from plugin.doctor import _calendar_check
+    from plugin.workcal import from_settings
+
+    last = max(chinese_calendar.holidays).year
+    settings = make_settings()
+    mid = _calendar_check(settings, today=date(last, 6, 1))
+    assert mid.ok and mid.detail == "covered for the next 60 days"
+    soon = _calendar_check(settings, today=date(last, 12, 1))
+    assert soon.ok
+    assert f"covered until {last}-12-31; from {last + 1}-01-01" in soon.detail
+    assert "calendar.days" in soon.detail
+    after = _calendar_check(settings, today=date(last + 1, 1, 5))
+    assert not after.ok and after.detail.startswith(f"{last + 1}-01-05 is not covered")
+    assert "calendar.days" in after.line()
+    # the desk lists next year's days: covered (its other days count Monday to Friday)
+    declared = dataclasses.replace(settings, calendar=from_settings(
+        {"days": {f"{last + 1}-01-01": "holiday"}}))
+    assert _calendar_check(declared, today=date(last + 1, 1, 5)).ok
+    weekends_only = dataclasses.replace(settings, calendar=from_settings({"holidays": "none"}))
+    assert _calendar_check(weekends_only, today=date(last + 1, 1, 5)).ok
