@@ -6,8 +6,8 @@ stderr and exit code 2: no traceback reaches a person.
 from __future__ import annotations
 
 import ctypes
-import os
 import logging
+import os
 import signal
 import subprocess
 import sys
