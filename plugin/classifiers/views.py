@@ -87,7 +87,7 @@ class Views:
     n_text: int                        # text columns; the title's follow
     lsa: TruncatedSVD | None
     members: dict[str, Any]            # view name -> fitted estimator, in VIEWS order
-    final: Any                         # final.make_final: full or shared regression
+    final: Any                         # final.make_final: full, shared or flat regression
     choice: dict[str, Any] = field(default_factory=dict)
 
     @property
