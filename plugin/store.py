@@ -146,6 +146,8 @@ class Ledger(Leases):
         return slot.pk, slot.new
 
     def _accept_batch(self, batch: list[_Accept]) -> None:
+        """Never raises: each slot ends stored (new), seen before (its first id), or with
+        the error its caller answers with; never unanswered."""
         try:
             with self._write() as conn:
                 for slot in batch:
@@ -157,17 +159,25 @@ class Ledger(Leases):
                 for slot in batch:
                     self._accept_batch([slot])
                 return
-            row = batch[0].row
-            with self.engine.connect() as conn:
-                batch[0].pk = conn.execute(select(deliveries.c.id).where(
-                    deliveries.c.platform == row["platform"],
-                    deliveries.c.delivery_key == row["delivery_key"])).scalar()
+            self._seen_before(batch[0])
         except Exception as exc:  # noqa: BLE001 - each caller of the batch answers for it
             for slot in batch:
                 slot.error = exc
         finally:
             for slot in batch:
+                if not slot.new and slot.error is None and slot.pk is None:
+                    slot.error = RuntimeError("delivery was neither stored nor found")
                 slot.done = True
+
+    def _seen_before(self, slot: _Accept) -> None:
+        slot.pk = None
+        try:
+            with self.engine.connect() as conn:
+                slot.pk = conn.execute(select(deliveries.c.id).where(
+                    deliveries.c.platform == slot.row["platform"],
+                    deliveries.c.delivery_key == slot.row["delivery_key"])).scalar()
+        except Exception as exc:  # noqa: BLE001 - answered by its caller, like any database error
+            slot.error = exc
 
     def delivery(self, pk: int) -> dict[str, Any] | None:
         with self.engine.connect() as conn:

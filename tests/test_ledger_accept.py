@@ -33,14 +33,15 @@ def _commits(ledger) -> list[int]:
     return seen
 
 
-def _accept_together(ledger, keys):
+def _accept_together(ledger, keys, bodies=None):
     """Every key's accept waits on the batch lock, held here until all have queued,
     so one of them stores the lot: the order of arrival under load, made certain."""
     results: dict[int, object] = {}
 
     def one(i, key):
         try:
-            results[i] = ledger.accept("zammad", key, "7", "ticket.create", b"{}")
+            body = (bodies or {}).get(key, b"{}")
+            results[i] = ledger.accept("zammad", key, "7", "ticket.create", body)
         except Exception as exc:  # noqa: BLE001 - the test looks at what each caller got
             results[i] = exc
     threads = [threading.Thread(target=one, args=(i, k)) for i, k in enumerate(keys)]
@@ -126,3 +127,13 @@ def test_under_gevent_the_requests_in_hand_join_one_commit(tmp_path):
     assert sorted(pk for pk, new in out["results"]) == sorted(stored.values())
     assert all(new for _, new in out["results"])
     assert out["commits"] <= 5, out["commits"]     # 50 webhooks, a handful of transactions
+
+
+def test_a_refused_row_that_is_not_a_duplicate_is_an_error_never_a_duplicate_answer(ledger):
+    """Only the delivery key's own constraint means "seen before": a row refused for
+    another reason (here a body of None against NOT NULL) must not be answered
+    "duplicate" (the platform would not send it again), and the rest of the batch lands."""
+    results = _accept_together(ledger, ["ok-1", "bad", "ok-2"], bodies={"bad": None})
+    assert sorted(_stored(ledger)) == ["ok-1", "ok-2"]
+    assert isinstance(results[1], RuntimeError), results[1]
+    assert results[0][1] is True and results[2][1] is True
