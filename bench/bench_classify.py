@@ -98,7 +98,7 @@ def cross_validate(name: str, k: int, seed: int) -> M.TrainedModel:
             extra = ""
             if kind == "ours":
                 model, ch = m, m.views.choice
-                extra = f"  chose {'+'.join(ch['views'])}, {ch['final']} final, power {ch['power']}, C {ch['C']}"
+                extra = f"  chose {'+'.join(ch['views'])}, {ch['final']} final, power {ch['power']}, C {ch['C']}, shift {ch.get('shift', 0)}"
             print(f"  fold {i + 1}: {kind:<5} accuracy {rows[kind][-1][0]:.4f}  macro-F1 "
                   f"{rows[kind][-1][1]:.4f}  (fit {seconds:.0f}s){extra}", flush=True)
     for kind, res in rows.items():

@@ -43,7 +43,7 @@ DEFAULT_PARAMS: dict[str, Any] = {"C": 0.3, "word_ngrams": (1, 2), "char_ngrams"
                                   "imbalance": 5.0, "balance_power": 1.0, "final_C": 10.0,
                                   "final_C_grid": (0.3, 1.0, 3.0, 10.0), "select_rows": 8000,
                                   "full_min_per_group": 50, "C_small": 1.0, "large": 20000,
-                                  "rare_group": 100}
+                                  "rare_group": 100, "prior_shift_grid": (-0.5, -0.25, 0.0, 0.25, 0.5)}
 
 
 @dataclass

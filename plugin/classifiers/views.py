@@ -174,6 +174,10 @@ def fit_views(texts: list[str], labels: list[str], p: dict[str, Any]) -> Views:
         choice = choose(oof, y, p)
     final = make_final(choice["final"], y, len(choice["views"]), power=choice["power"], C=choice["C"])
     final.fit(np.hstack([oof[n] for n in choice["views"]]), y)
+    if choice.get("shift"):           # select.prior_shift, folded into the intercepts
+        share = np.bincount(np.searchsorted(classes, y), minlength=len(classes)) / len(y)
+        final.intercept_ = final.intercept_ + choice["shift"] * np.log(
+            share[np.searchsorted(classes, final.classes_)])
     with Parallel(n_jobs=p["n_jobs"], backend="threading") as run:
         fitted = run(delayed(view_estimator(n, p, y, len(y)).fit)(inputs[n], y) for n in choice["views"])
     for est in fitted:

@@ -8,6 +8,7 @@ import pytest
 
 from plugin.classifiers.fast import FastScorer
 from plugin.classifiers.final import make_final
+from plugin.classifiers.model import DEFAULT_PARAMS
 from plugin.classifiers.model import train as train_model
 from plugin.classifiers.views import view_output
 
@@ -65,6 +66,27 @@ def test_the_one_ticket_path_equals_predict_proba_with_a_flat_final():
     z = np.hstack([view_output(est, inputs[n]) for n, est in v.members.items()])
     v.final = make_final("flat", y, len(v.members)).fit(z, y)
     model._fast = FastScorer(v)
+    for text in ["vpn tunnel down", "printer jam again", "", "invoice charged twice"]:
+        fast = [model.scores(text)[label] for label in model.labels]
+        assert fast == pytest.approx(model.predict_proba([text])[0].tolist(), abs=1e-6)
+
+
+def test_a_prior_shift_toward_rare_groups_is_chosen_where_the_large_group_takes_their_tickets():
+    from plugin.classifiers.select import _Trial
+
+    z, y, _ = _imbalanced_scores(seed=1)
+    z[:, 0] += 3.0                      # the view over-scores the large group a
+    trial = _Trial({"text": z}, y, DEFAULT_PARAMS)
+    shift = trial.prior_shift(["text"], "flat", 0.0, 1.0)
+    assert shift < 0
+    by_shift = {t["shift"]: t for t in trial.tried}
+    assert by_shift[shift]["macro_f1"] > by_shift[0.0]["macro_f1"]
+
+
+def test_the_chosen_shift_is_in_the_model_and_the_one_ticket_path_agrees():
+    model = train_model(*_texts({"vpn": 300, "mail": 20, "print": 20, "pay": 20}))
+    assert "shift" in model.views.choice
+    assert model.views.choice["shift"] in DEFAULT_PARAMS["prior_shift_grid"]
     for text in ["vpn tunnel down", "printer jam again", "", "invoice charged twice"]:
         fast = [model.scores(text)[label] for label in model.labels]
         assert fast == pytest.approx(model.predict_proba([text])[0].tolist(), abs=1e-6)
