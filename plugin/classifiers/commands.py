@@ -75,7 +75,8 @@ def train(csv_path, source, text_columns, label_column, model_path, holdout, see
                f"{time.monotonic() - started:.1f}s -> {path}")
     ch = model.views.choice
     click.echo(f"chosen by cross-validation: views {'+'.join(ch['views'])}, {ch['final']} final "
-               f"regression, rare-group weighting {ch['power']}, C {ch['C']} (out-of-fold accuracy "
+               f"regression, rare-group weighting {ch['power']}, shift {ch.get('shift', 0.0):+g}, "
+               f"C {ch['C']} (out-of-fold accuracy "
                f"{ch['accuracy']:.4f}, macro-F1 {ch['macro_f1']:.4f})")
     if data.skipped_empty_text or data.skipped_empty_label:
         click.echo(f"skipped {data.skipped_empty_text} row(s) without text, "
