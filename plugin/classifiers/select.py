@@ -146,7 +146,9 @@ def choose(oof: dict[str, np.ndarray], labels: np.ndarray, p: dict[str, Any]) ->
     top = next(t for t in run.tried if set(t["views"]) == set(views) and t["final"] == kind
                and t["power"] == power)
     c = run.sharpest(views, kind, power)
-    shift = run.prior_shift(views, kind, power, c) if "text_balanced" in names else 0.0
+    # two groups: the regression has one intercept, and its weighting already sets the balance
+    shift = run.prior_shift(views, kind, power, c) \
+        if "text_balanced" in names and len(np.unique(labels)) > 2 else 0.0
     if shift:
         top = next(t for t in reversed(run.tried) if t.get("shift") == shift)
     return {"views": views, "final": kind, "power": power, "C": c, "shift": shift,

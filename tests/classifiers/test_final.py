@@ -90,3 +90,14 @@ def test_the_chosen_shift_is_in_the_model_and_the_one_ticket_path_agrees():
     for text in ["vpn tunnel down", "printer jam again", "", "invoice charged twice"]:
         fast = [model.scores(text)[label] for label in model.labels]
         assert fast == pytest.approx(model.predict_proba([text])[0].tolist(), abs=1e-6)
+
+
+def test_two_unequal_groups_train_and_predict_without_a_shift():
+    """Two groups have one intercept between them: no per-group shift to fold in."""
+    texts, labels = _texts({"vpn": 300, "mail": 20})
+    model = train_model(texts, labels, prior_shift_grid=(-0.5,))   # the only shift on offer
+    assert model.views.choice["shift"] == 0.0
+    assert model.predict(["outlook mailbox full", "vpn tunnel down"]) == ["mail", "vpn"]
+    for text in ["outlook inbox", ""]:
+        fast = [model.scores(text)[label] for label in model.labels]
+        assert fast == pytest.approx(model.predict_proba([text])[0].tolist(), abs=1e-6)
