@@ -121,11 +121,10 @@ def _calendar_check(settings, today: date | None = None) -> Check:
     """The working calendar covers today and the coming weeks. From the first day the
     holiday data lacks (a year not yet published in chinese-calendar), KPIs, the stale
     clock and the digest record "not measured": the admin hears of it before, here."""
+    from .workcal import COVERAGE_FIX as fix
     from .workcal import CalendarError, of
     cal = of(settings)
     today = today or datetime.now(UTC).astimezone(cal.zone).date()
-    fix = ("list that year's holidays and make-up working days under calendar.days in the "
-           "settings file, or upgrade the chinese-calendar package")
     for ahead in range(CALENDAR_AHEAD_DAYS + 1):
         day = today + timedelta(days=ahead)
         try:

@@ -126,11 +126,14 @@ def _official_workday(day: date) -> bool:
         return chinese_calendar.is_workday(day)
     except NotImplementedError:
         first, last = min(chinese_calendar.holidays).year, max(chinese_calendar.holidays).year
-        raise CalendarError(
-            f"the official holiday data covers {first}-{last}; {day.isoformat()} is not covered: "
-            "list that year's holidays and make-up working days under calendar.days in the "
-            "settings file (its other days then count Monday to Friday), or upgrade the "
-            "chinese-calendar package") from None
+        raise CalendarError(f"the official holiday data covers {first}-{last}; "
+                            f"{day.isoformat()} is not covered: {COVERAGE_FIX}") from None
+
+
+# What an admin does about a year the holiday data does not cover (errors and `doctor`).
+COVERAGE_FIX = ("list that year's holidays and make-up working days under calendar.days in the "
+                "settings file (its other days then count Monday to Friday), or upgrade the "
+                "chinese-calendar package")
 
 
 def of(settings: Any) -> Calendar:
