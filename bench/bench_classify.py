@@ -13,7 +13,10 @@
 - **cost** (Endava): training 40,000 tickets on both cores, one-ticket latency on one
   core, resident memory after loading the model in a fresh process, model file size.
 
-    .venv/bin/python bench/bench_classify.py [--sets endava,ata,zh,cost] [--cv 5]
+With `--encoder minilm` ours is `train --encoder minilm` (the option that adds a sentence
+encoder's view, plugin/classifiers/encoder.py): needs `pip install -e '.[encoder]'`.
+
+    .venv/bin/python bench/bench_classify.py [--sets endava,ata,zh,cost] [--cv 5] [--encoder minilm]
 """
 from __future__ import annotations
 
@@ -78,7 +81,7 @@ def learnable(xa: list[str], ya: list[str]) -> tuple[list[str], list[str]]:
     return [xa[i] for i in keep], [ya[i] for i in keep]
 
 
-def cross_validate(name: str, k: int, seed: int) -> M.TrainedModel:
+def cross_validate(name: str, k: int, seed: int, params: dict) -> M.TrainedModel:
     path, label = SETS[name]
     data = read_csv(path, ["text"], label)
     x, y = np.array(data.texts, dtype=object), np.array(data.labels, dtype=object)
@@ -89,7 +92,7 @@ def cross_validate(name: str, k: int, seed: int) -> M.TrainedModel:
     for i, (tr, te) in enumerate(StratifiedKFold(k, shuffle=True, random_state=seed).split(x, y)):
         xa, ya = learnable(list(x[tr]), list(y[tr]))
         xb, yb = list(x[te]), list(y[te])
-        for kind, fit in (("plain", plain), ("ours", M.train)):
+        for kind, fit in (("plain", plain), ("ours", lambda a, b: M.train(a, b, **params))):
             t0 = time.perf_counter()
             m = fit(xa, ya)
             seconds = time.perf_counter() - t0
@@ -166,13 +169,13 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def cost(model: M.TrainedModel | None, seed: int, work: Path) -> None:
+def cost(model: M.TrainedModel | None, seed: int, work: Path, params: dict) -> None:
     data = read_csv(SETS["endava"][0], ["text"], SETS["endava"][1])
     texts, labels = data.texts, data.labels
     extra = np.random.default_rng(seed).choice(len(texts), size=40_000 - len(texts), replace=False)
     xs, ys = texts + [texts[i] for i in extra], labels + [labels[i] for i in extra]
     t0, cpu0 = time.perf_counter(), _cpu()
-    big = M.train(xs, ys)
+    big = M.train(xs, ys, **params)
     seconds, cpu = time.perf_counter() - t0, _cpu() - cpu0
     # On a shared machine the wall time measures the neighbours too; CPU seconds / 2 is what
     # two free cores would take at best.
@@ -198,14 +201,16 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
                     help="before timing, wait up to this long for other processes to leave the CPUs")
+    ap.add_argument("--encoder", default=None, help="train ours with this sentence encoder (minilm)")
     args = ap.parse_args()
+    params = {"encoder": args.encoder} if args.encoder else {}
     c.install_sigterm()
     warnings.filterwarnings("ignore")
     wanted = args.sets.split(",")
     endava = None
     for name in ("endava", "ata"):
         if name in wanted:
-            model = cross_validate(name, args.cv, args.seed)
+            model = cross_validate(name, args.cv, args.seed, params)
             endava = model if name == "endava" else endava
     if "zh" in wanted:
         zh_dev()
@@ -213,7 +218,7 @@ def main() -> None:
         if args.wait_quiet:
             print("  " + c.wait_quiet(args.wait_quiet))
         with c.temp_dir("bench-classify-") as work:
-            cost(endava, args.seed, work)
+            cost(endava, args.seed, work, params)
 
 
 if __name__ == "__main__":

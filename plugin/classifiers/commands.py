@@ -18,6 +18,7 @@ from . import (
     history,  # noqa: F401  (registers --from zammad|jira)
     training,
 )
+from .encoder import ENCODERS
 from .model import TrainedModel
 
 
@@ -53,9 +54,12 @@ def _table(metrics: Mapping[str, Any]) -> list[str]:
               help="labels with fewer examples are left out")
 @click.option("--svm-c", default=None, type=click.FloatRange(min=1e-4),
               help="regularisation of the linear SVMs (default: 0.3 from 20,000 tickets, else 1)")
+@click.option("--encoder", type=click.Choice(sorted(ENCODERS)), default=None,
+              help="add a view from a pre-trained sentence encoder (needs the [encoder] extra; "
+                   "several ms a ticket instead of under one: see bench/README.md)")
 @friendly
 def train(csv_path, source, text_columns, label_column, model_path, holdout, seed, threshold,
-          min_examples, svm_c):
+          min_examples, svm_c, encoder):
     """Train the ticket classifier and report hold-out metrics."""
     started = time.monotonic()
     if source:
@@ -67,7 +71,7 @@ def train(csv_path, source, text_columns, label_column, model_path, holdout, see
     else:
         raise InputError("give --csv FILE or --from zammad|jira", key="bad_input")
     model = training.train_from_dataset(data, holdout=holdout, seed=seed, threshold=threshold,
-                                        min_examples=min_examples,
+                                        min_examples=min_examples, encoder=encoder,
                                         **({} if svm_c is None else {"C": svm_c, "C_small": svm_c}))
     path = model.save(model_path)
     m = model.metrics

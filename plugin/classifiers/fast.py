@@ -4,7 +4,8 @@ Called one ticket at a time, sklearn spends most of its time validating input an
 dispatching through the FeatureUnion and the estimators; the arithmetic is a few
 sparse rows and small dense layers. This does the same arithmetic, read off the
 fitted estimators: TF-IDF (sublinear tf, l2 norm per block), the SVMs' decision
-values, the SVD projection, scaler and network of the topics view, and the final
+values, the SVD projection, scaler and network of the topics view (and of the encoder
+view, whose sentence vector comes from `encoder.py` as in training), and the final
 logistic regression. tests/classifiers check it equals `Views.predict_proba` on every
 kind of text, for multi-group and two-group models.
 """
@@ -68,8 +69,10 @@ class FastScorer:
         self.title = _blocks([v for _, v in title_pipe.named_steps["vec"].transformer_list])
         self.title_words = title_pipe.named_steps["cut"].kw_args["n"]
         # weights used as they are, not copied: a model is large
-        self.members = [(name, est.coef_, np.atleast_1d(est.intercept_)) if name != "topics"
+        self.members = [(name, est.coef_, np.atleast_1d(est.intercept_))
+                        if name not in ("topics", "encoder")
                         else (name, *_topics(est)) for name, est in views.members.items()]
+        self.encoder = views.encoder
         self.lsa = views.lsa.components_ if views.lsa is not None else None
         self.w_final, self.b_final = views.final.coef_.T, views.final.intercept_
         self.n = len(views.classes_)
@@ -77,9 +80,13 @@ class FastScorer:
     def __call__(self, text: str) -> np.ndarray:
         t_idx, t_val = _join([b(text) for b in self.text])
         outputs = []
+        topics = self.lsa[:, t_idx] @ t_val if self.lsa is not None else None
         for name, *w in self.members:
             if name == "topics":
-                outputs.append(self._topics(self.lsa[:, t_idx] @ t_val, *w))
+                outputs.append(self._topics(topics, *w))
+            elif name == "encoder":
+                meaning = self.encoder.encode([text])[0]
+                outputs.append(self._topics(np.concatenate([topics, meaning]), *w))
             elif name == "title":
                 cut = first_words([text], self.title_words)[0]
                 h_idx, h_val = _join([b(cut) for b in self.title])

@@ -30,6 +30,7 @@ import sklearn
 from sklearn.exceptions import ConvergenceWarning
 
 from ..errors import InputError
+from .encoder import check_name
 from .fast import FastScorer
 from .views import Views, fit_views
 
@@ -43,7 +44,8 @@ DEFAULT_PARAMS: dict[str, Any] = {"C": 0.3, "word_ngrams": (1, 2), "char_ngrams"
                                   "imbalance": 5.0, "balance_power": 1.0, "final_C": 10.0,
                                   "final_C_grid": (0.3, 1.0, 3.0, 10.0), "select_rows": 8000,
                                   "full_min_per_group": 50, "C_small": 1.0, "large": 20000,
-                                  "rare_group": 100, "prior_shift_grid": (-0.5, -0.25, 0.0, 0.25, 0.5)}
+                                  "rare_group": 100, "prior_shift_grid": (-0.5, -0.25, 0.0, 0.25, 0.5),
+                                  "encoder": None}
 
 
 @dataclass
@@ -112,6 +114,8 @@ class TrainedModel:
         if data["sklearn_version"] != sklearn.__version__:
             log.warning("model_sklearn_version", extra={"trained_with": data["sklearn_version"],
                                                         "running": sklearn.__version__})
+        if getattr(data["views"], "encoder", None) is not None:
+            data["views"].encoder.open()     # here, not on the first ticket: missing packages
         return cls(views=data["views"], labels=tuple(data["labels"]),
                    trained_at=data["trained_at"], n_samples=data["n_samples"],
                    params=data["params"], metrics=data.get("metrics") or {},
@@ -135,6 +139,8 @@ def train(texts: Sequence[str], labels: Sequence[str], **params: Any) -> Trained
         raise InputError(f"label(s) with fewer than 2 examples: {', '.join(rare[:10])}",
                          key="too_few_examples")
     p = {**DEFAULT_PARAMS, **params}
+    if p["encoder"] is not None:
+        check_name(p["encoder"])
     limit = p["max_chars"] or None
     with warnings.catch_warnings():      # small sets stop the network at max_epochs: expected
         warnings.simplefilter("ignore", ConvergenceWarning)

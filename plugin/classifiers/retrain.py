@@ -99,8 +99,12 @@ def retrain(settings: Any, ledger: Any, now: datetime, *,
                                "reason": f"too few labelled tickets ({len(rows)}; {MIN_TICKETS} "
                                          "needed, in 2 or more items of 5 or more each)"})
     new_x, new_y = data.texts[cut:], data.labels[cut:]
+    now_running = (running or ModelSource(settings, ledger, check_seconds=0))()
+    # a model trained with a sentence encoder (train --encoder) is retrained with it
+    encoder = getattr(now_running, "params", {}).get("encoder")
+    train_params = {**({"encoder": encoder} if encoder else {}), **train_params}
     candidate = _score(train(old.texts, old.labels, **train_params), new_x, new_y)
-    current = _score((running or ModelSource(settings, ledger, check_seconds=0))(), new_x, new_y)
+    current = _score(now_running, new_x, new_y)
     figures = {"n_eval": len(new_x), "accuracy": candidate[0], "macro_f1": candidate[1],
                "running_accuracy": current[0], "running_macro_f1": current[1]}
     if not not_worse(candidate, current):

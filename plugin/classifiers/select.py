@@ -38,6 +38,8 @@ def offered(labels: np.ndarray, p: dict[str, Any]) -> list[str]:
         names.insert(1, "text_balanced")
     if len(labels) >= p["stack_min_samples"]:
         names.append("topics")
+        if p.get("encoder"):             # an option of train: it costs milliseconds a ticket
+            names.append("encoder")
     return names
 
 

@@ -7,7 +7,10 @@
 - **title**: the same features of the first `title_words` words only (the subject
   line carries the topic; a view of its own keeps a long body from drowning it);
 - **topics**: a latent-semantic projection of the text features (TruncatedSVD) into a
-  small neural network, the one non-linear view.
+  small neural network, the one non-linear view;
+- **encoder** (only with `train --encoder`, `encoder.py`): the same network on the topics
+  beside what a pre-trained sentence encoder makes of the text, knowledge of the language
+  no TF-IDF of these tickets has.
 
 Each view is first fitted `folds` times to get out-of-fold outputs for every ticket.
 Those outputs serve twice: `select.choose` cross-validates, on them, which views and
@@ -36,10 +39,11 @@ from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.svm import LinearSVC
 
+from .encoder import SentenceEncoder
 from .final import class_weights, make_final
 from .select import choose, offered
 
-VIEWS = ("text", "text_balanced", "title", "topics")
+VIEWS = ("text", "text_balanced", "title", "topics", "encoder")
 
 
 def first_words(texts, n: int = 12) -> list[str]:
@@ -68,7 +72,7 @@ def build_vectors(p: dict[str, Any], n_samples: int) -> FeatureUnion:
 
 def view_estimator(name: str, p: dict[str, Any], labels: np.ndarray, n: int):
     seed = p["seed"]
-    if name == "topics":
+    if name in ("topics", "encoder"):
         return make_pipeline(StandardScaler(), MLPClassifier(
             hidden_layer_sizes=(p["hidden_units"],), early_stopping=n >= 1000,
             max_iter=p["max_epochs"], random_state=seed))
@@ -89,21 +93,30 @@ class Views:
     members: dict[str, Any]            # view name -> fitted estimator, in VIEWS order
     final: Any                         # final.make_final: full, shared or flat regression
     choice: dict[str, Any] = field(default_factory=dict)
+    encoder: SentenceEncoder | None = None     # only while the encoder view is a member
+
+    @property
+    def lsa_in_use(self) -> bool:
+        return "topics" in self.members or "encoder" in self.members
 
     @property
     def classes_(self) -> np.ndarray:
         return self.final.classes_
 
-    def inputs(self, x) -> dict[str, Any]:
-        """Each view's input matrix, from the vectors' output."""
+    def inputs(self, x, texts: Sequence[str] | None = None) -> dict[str, Any]:
+        """Each view's input matrix, from the vectors' output (and, for the encoder view,
+        the texts themselves)."""
         out = {"text": x[:, :self.n_text], "title": x[:, self.n_text:]}
         out["text_balanced"] = out["text"]
         if self.lsa is not None:
             out["topics"] = self.lsa.transform(out["text"])
+            if self.encoder is not None and texts is not None:
+                out["encoder"] = np.hstack([out["topics"], self.encoder.encode(texts)])
         return out
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        inputs = self.inputs(self.vectors.transform(list(texts)))
+        texts = list(texts)
+        inputs = self.inputs(self.vectors.transform(texts), texts)
         z = np.hstack([view_output(est, inputs[n]) for n, est in self.members.items()])
         return self.final.predict_proba(z)
 
@@ -163,8 +176,9 @@ def fit_views(texts: list[str], labels: list[str], p: dict[str, Any]) -> Views:
         k = max(1, min(p["topics"], len(y) - 1, n_text - 1))
         lsa = TruncatedSVD(k, n_iter=2, random_state=p["seed"]).fit(x[:, :n_text])
         lsa.components_ = lsa.components_.astype(np.float32)   # topics x terms: half the memory
-    holder = Views(vectors, n_text, lsa, {}, LogisticRegression())
-    inputs = holder.inputs(x)
+    encoder = SentenceEncoder(p["encoder"]) if "encoder" in names else None
+    holder = Views(vectors, n_text, lsa, {}, LogisticRegression(), encoder=encoder)
+    inputs = holder.inputs(x, texts)
     folds = fold_split(y, p["folds"], p["seed"])
     oof = {n: out_of_fold(view_estimator(n, p, y, len(y)), inputs[n], y, folds, classes, p["n_jobs"])
            for n in names}
@@ -186,6 +200,8 @@ def fit_views(texts: list[str], labels: list[str], p: dict[str, Any]) -> Views:
     holder.members = dict(zip(choice["views"], fitted))
     holder.final = final
     holder.choice = choice
-    if "topics" not in holder.members:
+    if "encoder" not in holder.members:
+        holder.encoder = None
+    if not holder.lsa_in_use:
         holder.lsa = None
     return holder

@@ -1,6 +1,7 @@
 """Training, evaluation, the CLI commands, the model file and its live reload."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import warnings
@@ -15,6 +16,7 @@ from sklearn.linear_model import LogisticRegression
 
 from plugin.classifiers import training
 from plugin.classifiers.commands import evaluate, train
+from plugin.classifiers.encoder import SentenceEncoder
 from plugin.classifiers.fast import FastScorer
 from plugin.classifiers.model import DEFAULT_PARAMS, ModelHolder, TrainedModel
 from plugin.classifiers.model import train as train_model
@@ -172,11 +174,16 @@ def _with_every_view(model, texts, labels):
     v, y = model.views, np.asarray(labels)
     if v.lsa is None:
         v.lsa = TruncatedSVD(5, random_state=0).fit(v.vectors.transform(texts)[:, :v.n_text])
-    inputs = v.inputs(v.vectors.transform(texts))
+    names = list(VIEWS)
+    if importlib.util.find_spec("onnxruntime"):     # the [encoder] extra (CI installs it)
+        v.encoder = SentenceEncoder("minilm")
+    else:
+        names.remove("encoder")
+    inputs = v.inputs(v.vectors.transform(texts), texts)
     p = {**DEFAULT_PARAMS, "imbalance": 1.0}
     with warnings.catch_warnings():       # the network stops at max_epochs on 32 tickets
         warnings.simplefilter("ignore", ConvergenceWarning)
-        v.members = {n: view_estimator(n, p, y, len(y)).fit(inputs[n], y) for n in VIEWS}
+        v.members = {n: view_estimator(n, p, y, len(y)).fit(inputs[n], y) for n in names}
     v.final = LogisticRegression(max_iter=1000).fit(
         np.hstack([view_output(est, inputs[n]) for n, est in v.members.items()]), y)
     model._fast = FastScorer(v)
