@@ -75,6 +75,21 @@ def serve(port, host, web_workers, worker_class, threads, workers, no_worker, in
             child.wait(timeout=10)
 
 
+def _leave_ctrl_c_to_the_arbiter() -> None:
+    """Ctrl-C sends SIGINT to every process of the terminal's group, and gunicorn's arbiter
+    answers it with SIGQUIT to each web worker. A worker quits on either by raising
+    SystemExit from the signal handler wherever it is: a second signal while exiting, or
+    one landing in a garbage-collector callback, printed a traceback (gevent and gthread
+    alike) and, in the second case, left the worker running until it was killed. So from
+    the start of loading the app a web worker ignores SIGINT and treats SIGQUIT as SIGTERM:
+    stop accepting, finish the requests in hand, exit (the arbiter still kills a worker
+    that takes longer than `graceful_timeout`)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    graceful = signal.getsignal(signal.SIGTERM)       # the worker's own, set just before
+    if callable(graceful):
+        signal.signal(signal.SIGQUIT, graceful)
+
+
 def default_web_workers(worker_class: str) -> int:
     """gevent: one process per core. A process serves all its connections in turn and
     intake is CPU plus one ledger commit, so more processes than cores only queue on the
@@ -130,7 +145,8 @@ def _run_gunicorn(factory, options):
             for key, value in {**defaults, **options}.items():
                 self.cfg.set(key, value)
 
-        def load(self):
+        def load(self):                       # in each web worker, right after its signals
+            _leave_ctrl_c_to_the_arbiter()
             return factory()
 
     Server().run()
@@ -261,7 +277,10 @@ def doctor():
 
 
 def main():
-    cli()
+    try:
+        cli()
+    except KeyboardInterrupt:     # Ctrl-C before click's own handling starts (or after it)
+        raise SystemExit(130) from None
 
 
 def _register_commands():
