@@ -8,8 +8,9 @@ all-MiniLM-L6-v2 with int8 weights as an ONNX file, run by onnxruntime and token
 nothing is downloaded at run time. Vectors are the mean of the last hidden states over
 the real tokens, L2-normalised: what the network was trained to produce.
 
-The fitted model keeps only the encoder's name: the session is opened on first use after
-loading, so a model file stays small and a worker without the packages gets a clear error.
+The fitted model keeps only the encoder's name, so a model file stays small; loading it
+opens the session (`TrainedModel.load`), so a worker without the packages refuses the
+model with the install command instead of failing on its first ticket.
 """
 from __future__ import annotations
 
@@ -73,6 +74,8 @@ class SentenceEncoder:
 
     def open(self) -> None:
         """Load the network and tokeniser (once); InputError if their packages are missing."""
+        if self._session is not None:
+            return
         with self._lock:
             if self._session is not None:
                 return
