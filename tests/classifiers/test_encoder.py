@@ -5,19 +5,16 @@ from __future__ import annotations
 import hashlib
 import pickle
 import random
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from plugin.classifiers import encoder as enc
-from plugin.classifiers.catalog import ClassificationSettings
 from plugin.classifiers.model import TrainedModel, train
 from plugin.classifiers.retrain import retrain
 from plugin.cli import cli
 from plugin.errors import InputError
-from plugin.store import Ledger
 from tests.classifiers.test_retrain import NOW, examples, garbage_model
 
 pytest.importorskip("onnxruntime", reason="the [encoder] extra is not installed (pip install -e '.[encoder]')")
@@ -125,19 +122,14 @@ def test_train_command_takes_the_encoder_option(tmp_path):
     assert TrainedModel.load(tmp_path / "m").params["encoder"] == "minilm"
 
 
-def test_retraining_keeps_the_running_models_encoder(tmp_path):
-    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}", lock_dir=tmp_path)
-    settings = SimpleNamespace(classification=ClassificationSettings(), data_dir=tmp_path,
-                               database_url=f"sqlite:///{tmp_path / 'ledger.db'}")
-    try:
-        rows = examples()
-        running = garbage_model(rows)
-        running.params = {**running.params, "encoder": "minilm"}
-        row = retrain(settings, ledger, NOW, examples=lambda: rows, running=lambda: running)
-        assert row["status"] == "active"
-        assert TrainedModel.load(row["path"]).params["encoder"] == "minilm"
-    finally:
-        ledger.dispose()
+def test_retraining_keeps_the_running_models_encoder(desk):
+    settings, ledger = desk
+    rows = examples()
+    running = garbage_model(rows)
+    running.params = {**running.params, "encoder": "minilm"}
+    row = retrain(settings, ledger, NOW, examples=lambda: rows, running=lambda: running)
+    assert row["status"] == "active"
+    assert TrainedModel.load(row["path"]).params["encoder"] == "minilm"
 
 
 def test_a_model_with_an_encoder_is_refused_at_load_where_the_packages_are_missing(model, tmp_path,

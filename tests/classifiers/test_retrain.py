@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
 
 from plugin.classifiers import versions
-from plugin.classifiers.catalog import ClassificationSettings
 from plugin.classifiers.loader import model_source
 from plugin.classifiers.model import train
 from plugin.classifiers.retrain import retrain
 from plugin.errors import InputError
-from plugin.store import Ledger
 
 NOW = datetime(2025, 3, 3, 10, 0, tzinfo=UTC)
 WORDS = {"desktop.os_fault": ["蓝屏", "开不了机", "反复重启", "blue screen", "boot loop"],
@@ -36,15 +33,6 @@ def examples(n: int = 160, seed: int = 1, relabel: dict[str, str] | None = None,
             item = relabel.get(item, item)
         out.append((text, item, NOW - timedelta(hours=n - i)))
     return out
-
-
-@pytest.fixture
-def desk(tmp_path):
-    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}", lock_dir=tmp_path)
-    settings = SimpleNamespace(classification=ClassificationSettings(), data_dir=tmp_path,
-                               database_url=f"sqlite:///{tmp_path / 'ledger.db'}")
-    yield settings, ledger
-    ledger.dispose()
 
 
 def garbage_model(rows):
